@@ -1,0 +1,155 @@
+"""One error shape for every API error.
+
+    {"error": {"type": "invalid_request", "code": "amount_too_small",
+               "message": "…", "field": "amount", "details": [...]}}
+
+``details`` lists every field error when a request has more than one problem.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+TYPE_BY_STATUS = {
+    400: "invalid_request",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found",
+    405: "invalid_request",
+    406: "invalid_request",
+    409: "conflict",
+    413: "invalid_request",
+    415: "invalid_request",
+    422: "rule_violation",
+    429: "rate_limited",
+}
+
+
+class HubError(exceptions.APIException):
+    """A service-level failure an integrator can act on (raise it from services)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_request"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(detail=message, code=code or self.default_code)
+        self.field = field
+
+
+class Conflict(HubError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class RuleViolation(HubError):
+    """The request is well-formed but the business rules forbid it (422)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "rule_violation"
+
+
+class InvalidRequest(HubError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+def _flatten(detail, prefix: str | None = None) -> list[dict]:
+    """Turn DRF's nested error dict/list into a flat list of field errors."""
+    if isinstance(detail, dict):
+        items = []
+        for key, value in detail.items():
+            field = None if key in ("non_field_errors", "__all__") else key
+            path = ".".join(p for p in (prefix, field) if p) or None
+            items.extend(_flatten(value, path))
+        return items
+    if isinstance(detail, list):
+        items = []
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)) and prefix is not None:
+                items.extend(_flatten(value, f"{prefix}.{index}"))
+            else:
+                items.extend(_flatten(value, prefix))
+        return items
+    code = getattr(detail, "code", None) or "invalid"
+    return [{"field": prefix, "code": _normalise_code(code), "message": str(detail)}]
+
+
+def _normalise_code(code: str) -> str:
+    # DRF's own codes for common field problems, renamed to say what went wrong.
+    return {
+        "required": "missing_field",
+        "null": "null_not_allowed",
+        "invalid": "invalid_value",
+        "parse_error": "malformed_json",
+    }.get(code, code)
+
+
+def error_response(
+    *,
+    status_code: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    details: list[dict] | None = None,
+    headers: dict | None = None,
+) -> Response:
+    error = {"type": TYPE_BY_STATUS.get(status_code, "api_error"), "code": code, "message": message}
+    if field:
+        error["field"] = field
+    if details and len(details) > 1:
+        error["details"] = details
+    return Response({"error": error}, status=status_code, headers=headers)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("No such object")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: let Django log it and answer 500
+
+    headers = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten(exc.detail) or [
+            {"field": None, "code": "invalid_value", "message": "Invalid request"}
+        ]
+        first = details[0]
+        return error_response(
+            status_code=exc.status_code,
+            code=first["code"],
+            message=first["message"],
+            field=first["field"],
+            details=details,
+            headers=headers,
+        )
+
+    if isinstance(exc, exceptions.ParseError):
+        code, message = "malformed_json", f"The request body could not be parsed: {exc.detail}"
+    elif isinstance(exc, exceptions.NotFound):
+        code, message = "not_found", str(exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
+        code, message = "rate_limited", "Too many requests; retry after the Retry-After seconds"
+    else:
+        codes = exc.get_codes()
+        code = _normalise_code(codes if isinstance(codes, str) else exc.default_code)
+        message = str(exc.detail)
+    return error_response(
+        status_code=exc.status_code,
+        code=code,
+        message=message,
+        field=getattr(exc, "field", None),
+        headers=headers,
+    )

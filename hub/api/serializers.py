@@ -1,0 +1,56 @@
+"""Serializer building blocks: strict input, money as integer minor units."""
+
+from rest_framework import serializers
+
+
+class StrictFieldsMixin:
+    """Unknown fields are an error, not silently ignored: a typo in an optional field
+    name would otherwise be a request that "worked" but did something else."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [serializers.ErrorDetail("Unknown field", code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    pass
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must arrive as a JSON number, never "12" or 12.0 or true."""
+
+    default_error_messages = {"not_integer": "Must be an integer (JSON number without decimals)"}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_integer")
+        return super().to_internal_value(data)
+
+
+class MinorUnitsField(StrictIntegerField):
+    """Money in the currency's minor units (cents, pence): never a float."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 10**13)
+        kwargs.setdefault("help_text", "Amount in minor units (e.g. cents), an integer")
+        super().__init__(**kwargs)
+
+
+class CurrencyField(serializers.RegexField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "ISO 4217 currency code, upper case")
+        super().__init__(r"^[A-Z]{3}$", **kwargs)

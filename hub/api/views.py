@@ -1,0 +1,121 @@
+"""Base views every agency-facing endpoint uses: idempotent POSTs and an audit record
+for every write. Apps subclass ``HubViewSet``/``HubAPIView`` and stay thin."""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import transaction
+from rest_framework import exceptions, generics, mixins, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub import audit, idempotency
+from hub.api.auth import AgencyPrincipal
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class HubViewMixin:
+    model = None
+    read_scope: str | None = None
+    write_scope: str | None = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if request.method == "POST" and key is not None:
+            # DRF looks the handler up after initial(): wrap it so the work and the
+            # stored response commit together.
+            handler = getattr(self, "post", None)
+            if handler is not None:
+                self.post = functools.partial(self._idempotent_post, handler, key)
+
+    def _idempotent_post(self, handler, key, request, *args, **kwargs):
+        body = request.data if not request.FILES else _upload_fingerprint(request)
+        try:
+            record = idempotency.claim(
+                tenant=request.user.tenant,
+                key=key,
+                method=request.method,
+                path=request.path,
+                body=body,
+            )
+        except idempotency.Replay as replay:
+            response = Response(replay.body, status=replay.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            refused = None
+            with transaction.atomic():
+                try:
+                    response = handler(request, *args, **kwargs)
+                except exceptions.APIException as exc:
+                    # A refused request is an answer too (Stripe stores it), but any
+                    # partial work it did is undone.
+                    transaction.set_rollback(True)
+                    refused = self.handle_exception(exc)
+                else:
+                    idempotency.complete(
+                        record, status_code=response.status_code, body=response.data
+                    )
+            if refused is None:
+                return response
+            if refused.status_code >= 500:
+                idempotency.release(record)
+            else:
+                idempotency.complete(record, status_code=refused.status_code, body=refused.data)
+            return refused
+        except Exception:
+            idempotency.release(record)
+            raise
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if (
+            request.method in WRITE_METHODS
+            and isinstance(request.user, AgencyPrincipal)
+            and 200 <= response.status_code < 300
+            and response.get("Idempotent-Replayed") is None
+        ):
+            audit.record_api_write(request, response, self)
+        return response
+
+
+def _upload_fingerprint(request) -> dict:
+    import hashlib
+
+    files = {}
+    for name, upload in request.FILES.items():
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        files[name] = digest.hexdigest()
+    return {"data": {k: v for k, v in request.data.items() if k not in files}, "files": files}
+
+
+class HubAPIView(HubViewMixin, APIView):
+    pass
+
+
+class HubGenericAPIView(HubViewMixin, generics.GenericAPIView):
+    pass
+
+
+class HubViewSet(HubViewMixin, viewsets.GenericViewSet):
+    """Subclasses set ``model`` and pick the mixins they need. list/retrieve see only
+    the agency's rows because every tenant-owned manager filters to the request's
+    tenant; another agency's object is simply not found (404)."""
+
+    model = None
+
+    def get_queryset(self):
+        return self.model.objects.all()
+
+
+class HubReadCreateViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet
+):
+    pass

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class HubConfig(AppConfig):
+    name = "hub"
+    verbose_name = "Hub platform"
+
+    def ready(self) -> None:
+        from django.contrib.admin.models import LogEntry
+        from django.db.models.signals import post_save
+
+        from hub import schema_extensions  # noqa: F401  (registers OpenAPI extensions)
+        from hub.audit import audit_admin_log_entry
+
+        # Every admin change already writes Django's LogEntry; mirroring it here puts
+        # admin changes into the same append-only trail as API writes, without each
+        # app's admin having to remember to call us.
+        post_save.connect(audit_admin_log_entry, sender=LogEntry, dispatch_uid="hub-audit-admin")

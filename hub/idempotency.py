@@ -1,0 +1,110 @@
+"""``Idempotency-Key`` with Stripe's semantics.
+
+Same key and same request → the stored first response. Same key, different request →
+409. Concurrent duplicates → one effect: the first request claims the key (a committed
+row, unique per agency); the others wait for its response and replay it.
+
+The claim is committed on its own, before the work; the work and the stored response
+commit together. A request that dies mid-way therefore leaves a claim with no effect,
+which a retry may take over once it is stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hub.api.errors import Conflict, InvalidRequest
+from hub.models import IdempotencyRecord
+from tenants.models import Tenant
+
+MAX_KEY_LENGTH = 255
+WAIT_FOR_FIRST = timedelta(seconds=getattr(settings, "HUB_IDEMPOTENCY_WAIT_SECONDS", 10))
+STALE_CLAIM = timedelta(seconds=getattr(settings, "HUB_IDEMPOTENCY_STALE_SECONDS", 60))
+RETENTION = timedelta(hours=getattr(settings, "HUB_IDEMPOTENCY_RETENTION_HOURS", 48))
+POLL_INTERVAL = 0.05
+
+
+@dataclass
+class Replay(Exception):
+    """The key was used before: answer with the stored response."""
+
+    status_code: int
+    body: object
+
+
+def fingerprint(*, method: str, path: str, body: object) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> IdempotencyRecord:
+    """Claim ``key`` for this request, or raise Replay / Conflict."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+            code="invalid_idempotency_key",
+        )
+    print_ = fingerprint(method=method, path=path, body=body)
+    deadline = time.monotonic() + WAIT_FOR_FIRST.total_seconds()
+    while True:
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    tenant=tenant, key=key, fingerprint=print_, method=method, path=path
+                )
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.filter(key=key).first()
+        if existing is None:
+            continue  # the first claim was released between our insert and read
+        if existing.fingerprint != print_:
+            raise Conflict(
+                "This Idempotency-Key was used with a different request",
+                code="idempotency_key_reused",
+            )
+        if existing.is_complete:
+            raise Replay(status_code=existing.status_code, body=existing.response_body)
+        if timezone.now() - existing.created_at > STALE_CLAIM:
+            # The first request died without an effect (its work rolled back): take over.
+            taken = IdempotencyRecord.objects.filter(
+                pk=existing.pk, completed_at__isnull=True, created_at=existing.created_at
+            ).update(created_at=timezone.now())
+            if taken:
+                existing.refresh_from_db()
+                return existing
+            continue
+        if time.monotonic() > deadline:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed",
+                code="idempotency_key_in_use",
+            )
+        time.sleep(POLL_INTERVAL)
+
+
+def complete(record: IdempotencyRecord, *, status_code: int, body: object) -> None:
+    record.status_code = status_code
+    record.response_body = body
+    record.completed_at = timezone.now()
+    record.save(update_fields=["status_code", "response_body", "completed_at"])
+
+
+def release(record: IdempotencyRecord) -> None:
+    """Forget a claim whose request failed unexpectedly, so a retry can run it."""
+    IdempotencyRecord.objects.filter(pk=record.pk, completed_at__isnull=True).delete()
+
+
+def purge_expired(*, now=None) -> int:
+    from tenants.scope import all_tenants
+
+    cutoff = (now or timezone.now()) - RETENTION
+    with all_tenants():
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,75 @@
+"""Request-wide concerns that must run before any view: body size and tenant scope."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from tenants import scope
+
+
+def error_body(*, type: str, code: str, message: str, field: str | None = None) -> dict:
+    error = {"type": type, "code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}
+
+
+class ApiBodySizeLimitMiddleware:
+    """Refuse oversized API bodies with 413 in the error shape, before parsing them.
+
+    Uploads (bank statements, return files) have their own, larger limit.
+    """
+
+    upload_prefixes = ("/api/v1/statements", "/api/v1/collection-returns")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            limit = (
+                settings.HUB_UPLOAD_MAX_BODY_BYTES
+                if request.path.startswith(self.upload_prefixes)
+                else settings.HUB_API_MAX_BODY_BYTES
+            )
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                return JsonResponse(
+                    error_body(
+                        type="invalid_request",
+                        code="invalid_content_length",
+                        message="Content-Length is not a number",
+                    ),
+                    status=400,
+                )
+            if length > limit:
+                return JsonResponse(
+                    error_body(
+                        type="invalid_request",
+                        code="body_too_large",
+                        message=f"Request body exceeds {limit} bytes",
+                    ),
+                    status=413,
+                )
+        return self.get_response(request)
+
+
+class TenantScopeMiddleware:
+    """Every request starts unscoped (fail closed) and ends with its scope undone.
+
+    API requests get their tenant from the API key during authentication. The admin
+    opts out of scoping explicitly; its ModelAdmins filter by the user's agencies.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        opted_out = request.path.startswith("/admin/")
+        token = scope.activate(scope.ALL_TENANTS if opted_out else None)
+        try:
+            return self.get_response(request)
+        finally:
+            scope.deactivate(token)

@@ -1,0 +1,50 @@
+"""The composition root: every app's URLs meet here."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hub.api.health import HealthView
+
+api_v1 = [
+    path("health", HealthView.as_view(), name="health"),
+    path(
+        "schema",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="docs",
+    ),
+    path("", include("tenants.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+]
+
+
+def _json_error(status: int, code: str, message: str):
+    from hub.middleware import error_body
+
+    def view(request, exception=None):
+        if request.path.startswith("/api/"):
+            type_ = "not_found" if status == 404 else "api_error"
+            return JsonResponse(error_body(type=type_, code=code, message=message), status=status)
+        from django.views import defaults
+
+        if status == 404:
+            return defaults.page_not_found(request, exception)
+        return defaults.server_error(request)
+
+    return view
+
+
+handler404 = _json_error(404, "not_found", "No such resource")
+handler500 = _json_error(500, "internal_error", "The hub failed to handle this request")

@@ -1,0 +1,83 @@
+"""The admin base every app's tenant-owned ModelAdmin uses.
+
+Hub superusers see every agency. Agency staff see and change only the agencies where
+django-guardian grants them a role, and only the models their role covers.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from tenants.models import StaffMembership
+from tenants.selectors import tenants_for_user
+
+Role = StaffMembership.Role
+ALL_ROLES = tuple(Role.values)
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    view_roles: tuple[str, ...] = ALL_ROLES
+    change_roles: tuple[str, ...] = (Role.AGENCY_ADMIN,)
+    tenant_field = "tenant"
+
+    def _allowed_tenants(self, request, roles):
+        return tenants_for_user(request.user, list(roles))
+
+    def _has_role(self, request, roles, obj=None) -> bool:
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        if user.is_superuser:
+            return True
+        allowed = self._allowed_tenants(request, roles)
+        if obj is None:
+            return allowed.exists()
+        return allowed.filter(pk=self._tenant_of(obj).pk).exists()
+
+    def _tenant_of(self, obj):
+        for part in self.tenant_field.split("__"):
+            obj = getattr(obj, part)
+        return obj
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            **{f"{self.tenant_field}__in": self._allowed_tenants(request, self.view_roles)}
+        )
+
+    def has_module_permission(self, request):
+        return self._has_role(request, self.view_roles)
+
+    def has_view_permission(self, request, obj=None):
+        return self._has_role(request, self.view_roles + self.change_roles, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._has_role(request, self.change_roles, obj)
+
+    def has_add_permission(self, request):
+        return self._has_role(request, self.change_roles)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "tenant" and not request.user.is_superuser:
+            kwargs["queryset"] = self._allowed_tenants(request, self.change_roles)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):
+    """Records written only by services (payments, events, audit): look, never edit."""
+
+    change_roles = ()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

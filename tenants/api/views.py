@@ -1,0 +1,50 @@
+import django_filters
+from django.db import IntegrityError
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.response import Response
+
+from hub.api.errors import Conflict
+from hub.api.filters import CreatedRangeFilterSet
+from hub.api.views import HubReadCreateViewSet
+from tenants import services
+from tenants.api.serializers import ServiceSerializer
+from tenants.models import Service
+from tenants.scope import require_tenant
+
+
+class ServiceFilter(CreatedRangeFilterSet):
+    code = django_filters.CharFilter()
+    interaction_kind = django_filters.ChoiceFilter(choices=Service.InteractionKind.choices)
+
+    class Meta:
+        model = Service
+        fields = ["code", "interaction_kind", "active"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the agency's services"),
+    retrieve=extend_schema(summary="Get one service"),
+    create=extend_schema(summary="Add a service the agency charges for"),
+)
+class ServiceViewSet(HubReadCreateViewSet):
+    serializer_class = ServiceSerializer
+    filterset_class = ServiceFilter
+    write_scope = "services:write"
+    model = Service
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = require_tenant()
+        if Service.objects.filter(code=serializer.validated_data["code"]).exists():
+            raise Conflict(
+                "A service with this code already exists", code="duplicate_code", field="code"
+            )
+        try:
+            service = services.create_service(tenant=tenant, **serializer.validated_data)
+        except IntegrityError as exc:  # a concurrent create with the same code
+            raise Conflict(
+                "A service with this code already exists", code="duplicate_code", field="code"
+            ) from exc
+        return Response(self.get_serializer(service).data, status=status.HTTP_201_CREATED)

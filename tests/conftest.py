@@ -1,0 +1,96 @@
+"""Fixtures every app's tests share: agencies, keys and API clients."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tenants import services
+from tenants.scope import all_tenants
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.postgres`` tests need PostgreSQL's locking and concurrency.
+
+    On SQLite (a laptop's ``make test``) they are skipped with a reason; in CI
+    (HUB_REQUIRE_POSTGRES=1) a missing PostgreSQL fails the run instead.
+    """
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" in engine:
+        return
+    if os.environ.get("HUB_REQUIRE_POSTGRES") == "1":
+        raise pytest.UsageError("HUB_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL")
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def unscoped():
+    """Read any agency's rows from test code (the explicit opt-out)."""
+    with all_tenants():
+        yield
+
+
+class AgencyFactory:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, slug: str | None = None, **kwargs):
+        self.count += 1
+        slug = slug or f"agency-{self.count}-{os.urandom(3).hex()}"
+        return services.create_tenant(slug=slug, name=kwargs.pop("name", slug.title()), **kwargs)
+
+
+@pytest.fixture
+def make_tenant(db):
+    return AgencyFactory()
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant("tax-office", name="Tax Office")
+
+
+@pytest.fixture
+def other_tenant(make_tenant):
+    return make_tenant("vehicles", name="Vehicle Agency")
+
+
+def client_for(tenant, scopes=None) -> APIClient:
+    issued = services.issue_api_key(tenant=tenant, name="test", scopes=scopes)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    client.api_key = issued.api_key
+    client.secret = issued.secret
+    client.tenant = tenant
+    return client
+
+
+@pytest.fixture
+def api(tenant):
+    return client_for(tenant)
+
+
+@pytest.fixture
+def other_api(other_tenant):
+    return client_for(other_tenant)
+
+
+@pytest.fixture
+def on_postgres():
+    return connection.vendor == "postgresql"
