@@ -10,3 +10,84 @@ class ScopedSchemaGenerator(SchemaGenerator):
     def get_schema(self, request=None, public=False):
         with all_tenants():
             return super().get_schema(request=request, public=public)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "code", "message"],
+            "properties": {
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "invalid_request",
+                        "authentication_error",
+                        "permission_error",
+                        "not_found",
+                        "conflict",
+                        "rule_violation",
+                        "rate_limited",
+                        "api_error",
+                    ],
+                },
+                "code": {"type": "string", "example": "amount_too_small"},
+                "message": {"type": "string"},
+                "field": {"type": "string", "nullable": True},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string", "nullable": True},
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+ERROR_STATUSES = {
+    "400": "Invalid request: malformed JSON, wrong types, unknown or missing fields",
+    "401": "Missing, invalid or revoked API key",
+    "403": "The key lacks a scope, or the agency is suspended",
+    "404": "No such object, or it belongs to another agency",
+    "409": "Conflict: an Idempotency-Key reused with another body, or a duplicate",
+    "422": "The request breaks a business rule",
+    "429": "Rate limited: retry after the Retry-After seconds",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Document the one error shape on every authenticated operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if path.endswith(("/health", "/schema", "/docs")):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_STATUSES.items():
+                if status in ("409", "422") and method != "post":
+                    continue
+                responses.setdefault(
+                    status,
+                    {"description": description, "content": {"application/json": {"schema": ref}}},
+                )
+            if method == "post":
+                operation.setdefault("parameters", []).append(
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 255},
+                        "description": "Retry safely: the same key and body replay the first "
+                        "response; another body with the same key is a 409.",
+                    }
+                )
+    return result

@@ -1,0 +1,37 @@
+import pytest
+
+from hub.models import AuditEntry
+from tenants.scope import all_tenants
+
+pytestmark = pytest.mark.django_db
+
+
+def test_api_write_is_audited_with_the_key(api, tenant):
+    response = api.post(
+        "/api/v1/services", {"code": "x", "name": "X", "interaction_kind": "regulatory"}
+    )
+    with all_tenants():
+        entry = AuditEntry.objects.get()
+    assert entry.tenant == tenant
+    assert entry.actor_kind == "api_key" and entry.actor_id == api.api_key.pk
+    assert entry.object_id == response.json()["id"]
+    assert entry.action == "POST /api/v1/services"
+    assert entry.status_code == 201
+
+
+def test_reads_and_refused_writes_are_not_audited(api):
+    api.get("/api/v1/services")
+    api.post("/api/v1/services", {"code": "x"})
+    with all_tenants():
+        assert AuditEntry.objects.count() == 0
+
+
+def test_audit_entries_are_append_only(api):
+    api.post("/api/v1/services", {"code": "x", "name": "X", "interaction_kind": "regulatory"})
+    with all_tenants():
+        entry = AuditEntry.objects.get()
+    entry.action = "forged"
+    with pytest.raises(RuntimeError):
+        entry.save()
+    with pytest.raises(RuntimeError):
+        entry.delete()
