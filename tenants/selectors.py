@@ -10,6 +10,8 @@ from tenants.services import ROLE_PERMISSIONS
 
 def tenants_for_user(user, roles: list[str] | None = None):
     """The agencies whose records ``user`` may see in the admin (all, for superusers)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return Tenant.objects.none()
     if user.is_superuser:
         return Tenant.objects.all()
     perms = [ROLE_PERMISSIONS[role] for role in (roles or ROLE_PERMISSIONS)]
@@ -17,6 +19,8 @@ def tenants_for_user(user, roles: list[str] | None = None):
 
 
 def user_has_role(user, tenant: Tenant, roles: list[str]) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
     if user.is_superuser:
         return True
     return any(user.has_perm(ROLE_PERMISSIONS[role], tenant) for role in roles)

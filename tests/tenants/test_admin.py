@@ -113,3 +113,8 @@ def test_auditor_sees_own_audit_trail_only(client, tenant, other_tenant, api, ot
     page = client.get("/admin/hub/auditentry/").content.decode()
     assert page.count("POST /api/v1/services") == 1
     assert api.api_key.prefix in page and other_api.api_key.prefix not in page
+
+
+def test_login_page_renders_for_anonymous_visitors(client):
+    assert client.get("/admin/login/").status_code == 200
+    assert client.get("/admin/").status_code == 302
