@@ -1,0 +1,88 @@
+"""Direct-debit scheme rules (SEPA Core, Bacs) for the collections app.
+
+Pure Python on purpose: no Django imports, so the rules can be unit-tested without a database
+and reused by workers. Amounts are always int minor units.
+"""
+
+from .accounts import (
+    AccountError,
+    mask_account,
+    validate_bacs_account,
+    validate_bic,
+    validate_creditor_id,
+    validate_iban,
+)
+from .calendars import (
+    Scheme,
+    add_business_days,
+    is_business_day,
+    next_business_day,
+    previous_business_day,
+    subtract_business_days,
+)
+from .lead_times import (
+    earliest_settlement_date,
+    is_due_for_submission,
+    refund_right_end,
+    return_window_end,
+    settlement_date,
+    submission_date,
+)
+from .pain002 import (
+    Pain002Error,
+    PaymentInfoStatus,
+    StatusReport,
+    TransactionStatus,
+    parse_pain002,
+)
+from .pain008 import (
+    CreditorConfig,
+    DebitCollection,
+    Pain008Error,
+    SequenceType,
+    build_pain008,
+    validate_pain008,
+)
+from .return_codes import RetryPolicy, ReturnAction, ReturnRule, rule_for
+from .splitting import Frequency, ScheduleError, schedule_dates, split_evenly, validate_explicit
+
+__all__ = [
+    "AccountError",
+    "CreditorConfig",
+    "DebitCollection",
+    "Frequency",
+    "Pain002Error",
+    "Pain008Error",
+    "PaymentInfoStatus",
+    "RetryPolicy",
+    "ReturnAction",
+    "ReturnRule",
+    "ScheduleError",
+    "Scheme",
+    "SequenceType",
+    "StatusReport",
+    "TransactionStatus",
+    "add_business_days",
+    "build_pain008",
+    "earliest_settlement_date",
+    "is_business_day",
+    "is_due_for_submission",
+    "mask_account",
+    "next_business_day",
+    "parse_pain002",
+    "previous_business_day",
+    "refund_right_end",
+    "return_window_end",
+    "rule_for",
+    "schedule_dates",
+    "settlement_date",
+    "split_evenly",
+    "submission_date",
+    "subtract_business_days",
+    "validate_bacs_account",
+    "validate_bic",
+    "validate_creditor_id",
+    "validate_explicit",
+    "validate_iban",
+    "validate_pain008",
+]

@@ -1,0 +1,193 @@
+"""pain.008.001.02 generation, checked against the XSD that ships with sepaxml."""
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from lxml import etree
+
+from collection.schemes.pain008 import (
+    CreditorConfig,
+    DebitCollection,
+    Pain008Error,
+    SequenceType,
+    build_pain008,
+    validate_pain008,
+)
+
+D = dt.date
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
+
+CREDITOR = CreditorConfig(
+    name="Gemeente Voorbeeld",
+    iban="NL91ABNA0417164300",
+    bic="ABNANL2A",
+    creditor_id="DE98ZZZ09999999999",
+)
+
+
+def _collection(n, **changes):
+    base = DebitCollection(
+        end_to_end_id=f"E2E-2027-{n:04d}",
+        amount=12550,
+        debtor_name="Jöhn Dœ",
+        debtor_iban="DE89370400440532013000",
+        mandate_id=f"MANDATE-{n}",
+        mandate_signed_on=D(2026, 1, 5),
+        sequence_type=SequenceType.RECURRING,
+        collection_date=D(2027, 3, 30),
+        remittance_info=f"Parking permit 2027 instalment {n}",
+        debtor_bic="COBADEFFXXX",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+COLLECTIONS = [
+    _collection(1, sequence_type="FRST"),
+    _collection(2, amount=1, debtor_bic=None, debtor_iban="nl91 abna 0417 1643 00"),
+    _collection(3, amount=250_000),
+]
+
+
+def _parse(xml):
+    return etree.fromstring(xml)
+
+
+def test_builds_a_valid_batched_file():
+    xml = build_pain008(CREDITOR, COLLECTIONS)
+    assert isinstance(xml, bytes)
+    validate_pain008(xml)  # already done inside build, but this is the contract
+    doc = _parse(xml)
+    assert doc.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) == "3"
+    # 125.50 + 0.01 + 2500.00, written from integer cents, never floats.
+    assert doc.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:CtrlSum", namespaces=NS) == "2625.51"
+    # Batches are per (sequence type, date): one FRST batch and one RCUR batch.
+    batches = doc.findall("p:CstmrDrctDbtInitn/p:PmtInf", namespaces=NS)
+    assert sorted(b.findtext("p:PmtTpInf/p:SeqTp", namespaces=NS) for b in batches) == [
+        "FRST",
+        "RCUR",
+    ]
+    assert {b.findtext("p:BtchBookg", namespaces=NS) for b in batches} == {"true"}
+    assert {b.findtext("p:ReqdColltnDt", namespaces=NS) for b in batches} == {"2027-03-30"}
+    ids = doc.xpath("//p:CdtrSchmeId//p:Othr/p:Id/text()", namespaces=NS)
+    assert set(ids) == {"DE98ZZZ09999999999"}
+    assert doc.xpath("//p:PmtTpInf/p:LclInstrm/p:Cd/text()", namespaces=NS) == ["CORE", "CORE"]
+
+
+def test_transaction_details():
+    doc = _parse(build_pain008(CREDITOR, COLLECTIONS))
+    txs = {
+        tx.findtext("p:PmtId/p:EndToEndId", namespaces=NS): tx
+        for tx in doc.iterfind(".//p:DrctDbtTxInf", namespaces=NS)
+    }
+    assert set(txs) == {"E2E-2027-0001", "E2E-2027-0002", "E2E-2027-0003"}
+    first = txs["E2E-2027-0001"]
+    assert first.findtext("p:InstdAmt", namespaces=NS) == "125.50"
+    assert first.find("p:InstdAmt", namespaces=NS).get("Ccy") == "EUR"
+    assert first.findtext("p:DrctDbtTx/p:MndtRltdInf/p:MndtId", namespaces=NS) == "MANDATE-1"
+    assert first.findtext("p:DrctDbtTx/p:MndtRltdInf/p:DtOfSgntr", namespaces=NS) == "2026-01-05"
+    assert first.findtext("p:Dbtr/p:Nm", namespaces=NS) == "John Doe"  # transliterated
+    assert first.findtext("p:DbtrAgt/p:FinInstnId/p:BIC", namespaces=NS) == "COBADEFFXXX"
+    second = txs["E2E-2027-0002"]
+    assert second.findtext("p:InstdAmt", namespaces=NS) == "0.01"
+    assert second.findtext("p:DbtrAcct/p:Id/p:IBAN", namespaces=NS) == "NL91ABNA0417164300"
+    # No debtor BIC: the IBAN-only form.
+    assert second.findtext("p:DbtrAgt/p:FinInstnId/p:Othr/p:Id", namespaces=NS) == "NOTPROVIDED"
+    assert txs["E2E-2027-0003"].findtext("p:InstdAmt", namespaces=NS) == "2500.00"
+
+
+def test_unbatched_file_has_one_payment_info_per_collection():
+    creditor = dataclasses.replace(CREDITOR, batch=False)
+    doc = _parse(build_pain008(creditor, COLLECTIONS))
+    batches = doc.findall("p:CstmrDrctDbtInitn/p:PmtInf", namespaces=NS)
+    assert len(batches) == 3
+    assert {b.findtext("p:BtchBookg", namespaces=NS) for b in batches} == {"false"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"<SeqTp>FRST</SeqTp>", b"<SeqTp>XXXX</SeqTp>"),  # not a sequence type
+        (b"<PmtMtd>DD</PmtMtd>", b""),  # mandatory element removed
+        (b'<InstdAmt Ccy="EUR">125.50</InstdAmt>', b'<InstdAmt Ccy="EUR">12,50</InstdAmt>'),
+        (b"<ChrgBr>SLEV</ChrgBr>", b"<ChrgBr>SLEV</ChrgBr><Unexpected/>"),
+    ],
+)
+def test_broken_files_do_not_validate(old, new):
+    xml = build_pain008(CREDITOR, COLLECTIONS)
+    assert old in xml
+    broken = xml.replace(old, new, 1)
+    with pytest.raises(Pain008Error) as excinfo:
+        validate_pain008(broken)
+    assert excinfo.value.item.startswith("line ")
+
+
+def test_malformed_xml_does_not_validate():
+    with pytest.raises(Pain008Error, match="not well-formed"):
+        validate_pain008(b"<Document><unclosed></Document>")
+
+
+def test_wrong_namespace_does_not_validate():
+    xml = build_pain008(CREDITOR, COLLECTIONS).replace(b"pain.008.001.02", b"pain.008.001.08")
+    with pytest.raises(Pain008Error):
+        validate_pain008(xml)
+
+
+@pytest.mark.parametrize(
+    ("creditor_change", "item"),
+    [
+        ({"creditor_id": "DE98ZZZ09999999998"}, "creditor.creditor_id"),
+        ({"iban": "NL91ABNA0417164301"}, "creditor.iban"),
+        ({"iban": "BR1800360305000010009795493C1"}, "creditor.iban"),
+        ({"bic": "ABNANL2"}, "creditor.bic"),
+        ({"currency": "GBP"}, "creditor.currency"),
+        ({"name": ""}, "creditor.name"),
+        ({"name": "x" * 71}, "creditor.name"),
+    ],
+)
+def test_bad_creditor_config_names_the_field(creditor_change, item):
+    creditor = dataclasses.replace(CREDITOR, **creditor_change)
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(creditor, COLLECTIONS)
+    assert excinfo.value.item == item
+
+
+@pytest.mark.parametrize(
+    ("change", "reason_fragment"),
+    [
+        ({"debtor_iban": "DE89370400440532013001"}, "invalid_checksum"),
+        ({"debtor_iban": "BR1800360305000010009795493C1"}, "not_sepa"),
+        ({"debtor_bic": "COBADEF"}, "invalid_bic"),
+        ({"amount": 0}, "outside"),
+        ({"amount": 100_000_000_000}, "outside"),
+        ({"amount": 12.5}, "int in cents"),
+        ({"sequence_type": "LAST"}, "sequence type"),
+        ({"end_to_end_id": "E2E 2"}, "no spaces"),
+        ({"end_to_end_id": "x" * 36}, "1-35"),
+        ({"end_to_end_id": "E2E-2\n"}, "1-35"),
+        ({"mandate_id": "M//2"}, "'//'"),
+        ({"mandate_id": "/M2"}, "'/'"),
+        ({"mandate_signed_on": D(2027, 4, 1)}, "mandate signed after"),
+        ({"remittance_info": ""}, "empty"),
+        ({"remittance_info": "r" * 141}, "140"),
+        ({"collection_date": dt.datetime(2027, 3, 30, 9, 0)}, "must be dates"),
+    ],
+)
+def test_bad_collection_names_the_item(change, reason_fragment):
+    collections = [COLLECTIONS[0], _collection(2, **change)]
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(CREDITOR, collections)
+    assert excinfo.value.item.startswith("collection 2 (end_to_end_id=")
+    assert reason_fragment in excinfo.value.reason
+
+
+def test_duplicate_end_to_end_ids_are_refused():
+    with pytest.raises(Pain008Error, match="duplicate end_to_end_id") as excinfo:
+        build_pain008(CREDITOR, [_collection(1), _collection(1, amount=5)])
+    assert excinfo.value.item == "collection 2 (end_to_end_id='E2E-2027-0001')"
+
+
+def test_empty_file_is_refused():
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(CREDITOR, [])
+    assert excinfo.value.item == "collections"
