@@ -21,3 +21,6 @@ class AuditEntryAdmin(ReadOnlyTenantScopedAdmin):
     list_filter = ["actor_kind", "tenant"]
     search_fields = ["object_id", "actor_label", "action"]
     date_hierarchy = "occurred_at"
+
+
+from hub.events import admin as events_admin  # noqa: E402,F401  (registers the outbox admin)

@@ -73,3 +73,22 @@ class AuditEntry(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+
+from hub.events.models import (  # noqa: E402  (registers the outbox tables with the app)
+    Event,
+    SubscriberReceipt,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Event",
+    "IdempotencyRecord",
+    "SubscriberReceipt",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -253,7 +253,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "hub")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# Installed into django-celery-beat's tables on start: operators edit them in the admin.
+CELERY_BEAT_SCHEDULE: dict = {
+    "hub-sweep-outbox": {"task": "hub.sweep_outbox", "schedule": 30.0},
+    "hub-purge-idempotency-keys": {"task": "hub.purge_idempotency_keys", "schedule": 3600.0},
+}
+
+# Outbound webhooks: seconds between attempts after each failure (then: failed).
+HUB_WEBHOOK_RETRY_SCHEDULE = [
+    int(s)
+    for s in env_list(
+        "HUB_WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"]
+    )
+]
+# Only a development hub may call webhooks on its own network (SSRF protection).
+HUB_WEBHOOKS_ALLOW_PRIVATE = env_bool("HUB_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 
 LOGGING = {
     "version": 1,

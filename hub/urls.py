@@ -22,6 +22,7 @@ api_v1 = [
         name="docs",
     ),
     path("", include("tenants.api.urls")),
+    path("", include("hub.events.api.urls")),
 ]
 
 urlpatterns = [

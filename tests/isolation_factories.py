@@ -30,3 +30,20 @@ def make_service(tenant):
         name="Isolation probe",
         interaction_kind="regulatory",
     )
+
+
+@factory("hub.WebhookEndpoint")
+def make_webhook_endpoint(tenant):
+    from hub.events.endpoints import create_endpoint
+
+    return create_endpoint(tenant=tenant, url="http://127.0.0.1:9/hook", event_types=["*"]).endpoint
+
+
+@factory("hub.Event")
+def make_event(tenant):
+    from django.db import transaction
+
+    from hub.events.outbox import publish
+
+    with transaction.atomic():
+        return publish(tenant=tenant, type="webhook.ping", subject_id="probe", payload={})

@@ -31,7 +31,7 @@ def walk(patterns, prefix=""):
 def api_routes():
     routes = []
     for route, pattern in walk(get_resolver().url_patterns):
-        clean = route.replace("^", "").replace("$", "").replace("\\Z", "")
+        clean = re.sub(r"(^|/)\^", r"\1", route).replace("$", "").replace("\\Z", "")
         if not clean.startswith("api/v1/") or clean in PUBLIC_ROUTES:
             continue
         view_class = getattr(pattern.callback, "cls", None)
@@ -109,7 +109,8 @@ def test_route_hides_other_agencies_objects(route, view_class, actions, make_ten
         foreign = stranger_client.get(path)
         assert foreign.status_code == 404, f"{path} answers {foreign.status_code} to a stranger"
         assert foreign.json()["error"]["code"] == "not_found"
+    allowed = {m.upper() for m in view_class.http_method_names}
     for method in ("POST", "PATCH", "PUT", "DELETE"):
-        if method in methods:
+        if method in methods and method in allowed:
             foreign = stranger_client.generic(method, path, "{}", content_type="application/json")
             assert foreign.status_code == 404, f"{method} {path}: {foreign.status_code}"

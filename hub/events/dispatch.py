@@ -1,0 +1,104 @@
+"""The dispatcher: hand each committed event to subscribers and webhook endpoints."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
+from hub.events.subscribers import run_subscriber, subscribers_for
+from tenants.scope import all_tenants, tenant_scope
+
+logger = logging.getLogger(__name__)
+
+MAX_DISPATCH_ATTEMPTS = 10
+# The commit hook dispatches at once; the sweep only takes events older than this, so
+# the two rarely race (and when they do, the row lock and receipts keep it to once).
+SWEEP_GRACE = timedelta(seconds=10)
+
+
+def dispatch_event(event_id: str) -> bool:
+    """Dispatch one event; True if this call did it. Safe to call twice or concurrently."""
+    created: list[str] = []
+    with all_tenants(), transaction.atomic():
+        event = (
+            Event.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("tenant")
+            .filter(pk=event_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return False
+        created = _create_deliveries(event)
+        failures = _run_subscribers(event)
+        event.dispatch_attempts += 1
+        if failures:
+            event.last_error = "; ".join(failures)[:2000]
+        else:
+            event.dispatched_at = timezone.now()
+            event.last_error = ""
+        event.save(update_fields=["dispatch_attempts", "dispatched_at", "last_error"])
+        transaction.on_commit(lambda: _enqueue_deliveries(created))
+    return not failures
+
+
+def _create_deliveries(event: Event) -> list[str]:
+    endpoints = WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, enabled=True)
+    created = []
+    for endpoint in endpoints:
+        if not endpoint.wants(event.type):
+            continue
+        delivery, was_created = WebhookDelivery.objects.get_or_create(
+            event=event, endpoint=endpoint, defaults={"tenant_id": event.tenant_id}
+        )
+        if was_created:
+            created.append(delivery.pk)
+    return created
+
+
+def _run_subscribers(event: Event) -> list[str]:
+    failures = []
+    with tenant_scope(event.tenant):
+        for subscriber in subscribers_for(event.type):
+            try:
+                run_subscriber(subscriber, event)
+            except Exception as exc:
+                # One failing subscriber must not block the others or the webhooks;
+                # the sweep retries the event and receipts skip those that succeeded.
+                logger.exception("subscriber %s failed on %s", subscriber.name, event.pk)
+                failures.append(f"{subscriber.name}: {type(exc).__name__}: {exc}")
+    return failures
+
+
+def _enqueue_deliveries(delivery_ids: list[str]) -> None:
+    from hub.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver_webhook.delay(delivery_id)
+        except Exception:
+            logger.warning("could not enqueue delivery %s", delivery_id)
+
+
+def undispatched_event_ids(*, now=None, limit: int = 500) -> list[str]:
+    cutoff = (now or timezone.now()) - SWEEP_GRACE
+    with all_tenants():
+        return list(
+            Event.objects.filter(
+                dispatched_at__isnull=True,
+                created_at__lte=cutoff,
+                dispatch_attempts__lt=MAX_DISPATCH_ATTEMPTS,
+            )
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+
+
+def redispatch(event: Event) -> None:
+    """Operator action: try an event that exhausted its attempts again."""
+    with all_tenants():
+        Event.objects.filter(pk=event.pk).update(dispatch_attempts=0, dispatched_at=None)
+    transaction.on_commit(lambda: dispatch_event(event.pk))

@@ -1,0 +1,59 @@
+"""In-process subscribers: how a higher app reacts to a lower app's events.
+
+A subscriber runs at least once per event; a receipt row written in the same
+transaction as its effect makes the second run a no-op, so each runs *effectively*
+once even when a task is redelivered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from hub.events.models import Event, SubscriberReceipt
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    event_type: str
+    handler: Callable[[Event], None]
+
+
+_registry: dict[str, list[Subscriber]] = defaultdict(list)
+
+
+def subscribe(event_type: str, *, name: str | None = None):
+    """Decorator: ``@subscribe("constituent.deceased")`` on ``def handler(event): …``."""
+
+    def register(handler: Callable[[Event], None]):
+        subscriber_name = name or f"{handler.__module__}.{handler.__qualname__}"
+        subscribers = _registry[event_type]
+        if all(s.name != subscriber_name for s in subscribers):
+            subscribers.append(Subscriber(subscriber_name, event_type, handler))
+        return handler
+
+    return register
+
+
+def subscribers_for(event_type: str) -> list[Subscriber]:
+    return list(_registry.get(event_type, ()))
+
+
+def run_subscriber(subscriber: Subscriber, event: Event) -> bool:
+    """Run once per event; return False when an earlier run already handled it."""
+    if SubscriberReceipt.objects.filter(event=event, subscriber=subscriber.name).exists():
+        return False
+    try:
+        with transaction.atomic():
+            SubscriberReceipt.objects.create(event=event, subscriber=subscriber.name)
+            subscriber.handler(event)
+    except IntegrityError:
+        # Another worker handled it concurrently; its receipt and effect committed.
+        if SubscriberReceipt.objects.filter(event=event, subscriber=subscriber.name).exists():
+            return False
+        raise
+    return True

@@ -1,0 +1,356 @@
+"""Outbox, dispatch and signed delivery, against real local HTTP receivers."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from hub.events import delivery, dispatch, endpoints
+from hub.events.catalogue import register_event_type
+from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
+from hub.events.outbox import OutboxError, publish
+from hub.events.subscribers import subscribe
+from tenants.scope import all_tenants
+from tests.support.receiver import WebhookReceiver
+
+pytestmark = pytest.mark.django_db
+TEST_EVENT = register_event_type("test.happened", "Used by the test suite")
+SCHEDULE = delivery.DEFAULT_RETRY_SCHEDULE
+
+
+@pytest.fixture
+def receivers():
+    started = []
+
+    def start(**kwargs) -> WebhookReceiver:
+        receiver = WebhookReceiver(**kwargs).start()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+def endpoint_for(tenant, receiver, event_types=("*",)) -> WebhookEndpoint:
+    created = endpoints.create_endpoint(
+        tenant=tenant, url=receiver.url, event_types=list(event_types)
+    )
+    receiver.secret = created.secret
+    return created.endpoint
+
+
+def publish_committed(tenant, subject="sub_1", payload=None) -> Event:
+    with transaction.atomic():
+        return publish(
+            tenant=tenant, type=TEST_EVENT, subject_id=subject, payload=payload or {"n": 1}
+        )
+
+
+def deliver_everything(now=None):
+    """What the worker does: dispatch undispatched events, then send due deliveries."""
+    now = now or timezone.now()
+    for event_id in dispatch.undispatched_event_ids(now=now + dispatch.SWEEP_GRACE):
+        dispatch.dispatch_event(event_id)
+    now = max(now, timezone.now())  # deliveries made just now are due now
+    for delivery_id in delivery.due_delivery_ids(now=now):
+        delivery.attempt_delivery(delivery_id, now=now)
+    return now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_outside_a_transaction_is_refused(tenant):
+    with pytest.raises(OutboxError):
+        publish(tenant=tenant, type=TEST_EVENT, subject_id="x", payload={})
+
+
+def test_rolled_back_event_is_never_delivered(tenant, receivers):
+    receiver = receivers()
+    endpoint_for(tenant, receiver)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish(tenant=tenant, type=TEST_EVENT, subject_id="x", payload={})
+        raise RuntimeError("the change failed")
+    with all_tenants():
+        assert Event.objects.count() == 0
+    deliver_everything()
+    assert receiver.received == []
+
+
+def test_committed_event_survives_a_dispatcher_crash(
+    tenant, receivers, monkeypatch, django_capture_on_commit_callbacks
+):
+    receiver = receivers()
+    endpoint_for(tenant, receiver)
+    # The commit hook never reaches a worker (the process dies right after commit)...
+    with django_capture_on_commit_callbacks(execute=False):
+        event = publish_committed(tenant)
+    # ...and the first dispatch attempt dies half-way.
+    real = dispatch._run_subscribers
+
+    def crash(event):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(dispatch, "_run_subscribers", crash)
+    with pytest.raises(SystemExit):
+        dispatch.dispatch_event(event.pk)
+    with all_tenants():
+        assert WebhookDelivery.objects.count() == 0  # rolled back with the crash
+    monkeypatch.setattr(dispatch, "_run_subscribers", real)
+
+    deliver_everything(now=timezone.now() + timedelta(seconds=30))  # the periodic sweep
+    assert len(receiver.verified()) == 1
+    assert receiver.verified()[0].json["id"] == event.pk
+
+
+def test_delivery_is_signed_per_standard_webhooks(tenant, receivers):
+    receiver = receivers()
+    endpoint = endpoint_for(tenant, receiver)
+    event = publish_committed(tenant, payload={"amount": 1250, "currency": "EUR"})
+    deliver_everything()
+    [got] = receiver.received
+    assert got.verified, got.error
+    assert got.headers["webhook-id"] == event.pk
+    assert got.json == {
+        "id": event.pk,
+        "type": "test.happened",
+        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "tenant": tenant.slug,
+        "data": {"amount": 1250, "currency": "EUR"},
+    }
+    # The same library rejects a tampered body and a stale timestamp.
+    verifier = Webhook(endpoint.secret)
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(got.body.replace(b"1250", b"9250"), got.headers)
+    stale = {**got.headers, "webhook-timestamp": str(int(time.time()) - 3600)}
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(got.body, stale)
+    with all_tenants():
+        attempt = WebhookDelivery.objects.get().attempts.get()
+    assert attempt.status_code == 200 and attempt.succeeded and attempt.response_excerpt == "ok"
+
+
+def test_retries_follow_the_schedule_until_success(tenant, receivers):
+    receiver = receivers(fail_first=3)
+    endpoint_for(tenant, receiver)
+    publish_committed(tenant)
+    now = deliver_everything()
+    with all_tenants():
+        item = WebhookDelivery.objects.get()
+    gaps = []
+    for _ in range(3):
+        item.refresh_from_db()
+        gaps.append((item.next_attempt_at - now).total_seconds())
+        early = now + timedelta(seconds=gaps[-1] - 1)
+        assert delivery.attempt_delivery(item.pk, now=early) is None  # not due yet
+        now = item.next_attempt_at
+        delivery.attempt_delivery(item.pk, now=now)
+    item.refresh_from_db()
+    assert gaps == list(SCHEDULE[:3])
+    assert item.status == "succeeded"
+    assert [a.status_code for a in item.attempts.all()] == [500, 500, 500, 200]
+    assert item.endpoint.consecutive_failures == 0
+
+
+def test_final_failure_marks_delivery_failed_and_flags_endpoint(tenant, receivers):
+    receiver = receivers(always_fail=True)
+    endpoint = endpoint_for(tenant, receiver)
+    publish_committed(tenant)
+    now = deliver_everything()
+    with all_tenants():
+        item = WebhookDelivery.objects.get()
+    total = timedelta()
+    while True:
+        item.refresh_from_db()
+        if item.status != "pending":
+            break
+        total += item.next_attempt_at - now
+        now = item.next_attempt_at
+        delivery.attempt_delivery(item.pk, now=now)
+    assert item.status == "failed"
+    assert item.attempt_count == len(SCHEDULE) + 1 == len(receiver.received)
+    assert timedelta(hours=20) < total < timedelta(hours=30)  # "about a day"
+    endpoint.refresh_from_db()
+    assert endpoint.flagged_at is not None
+    assert endpoint.consecutive_failures == len(SCHEDULE) + 1
+    # An operator replays it once the receiver is fixed.
+    receiver.always_fail = False
+    delivery.replay(item)
+    delivery.attempt_delivery(item.pk)
+    item.refresh_from_db()
+    endpoint.refresh_from_db()
+    assert item.status == "succeeded" and endpoint.flagged_at is None
+
+
+def test_slow_receiver_times_out(tenant, receivers, monkeypatch):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    monkeypatch.setattr(delivery, "READ_TIMEOUT", 0.5)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    endpoints.create_endpoint(tenant=tenant, url=url, event_types=["*"])
+    publish_committed(tenant)
+    started = time.monotonic()
+    deliver_everything()
+    assert time.monotonic() - started < 5
+    with all_tenants():
+        attempt = WebhookDelivery.objects.get().attempts.get()
+    assert attempt.status_code is None and "Timeout" in attempt.error
+    listener.close()
+
+
+def test_an_agency_never_receives_another_agencys_events(tenant, other_tenant, receivers):
+    mine, theirs = receivers(), receivers()
+    endpoint_for(tenant, mine)
+    endpoint_for(other_tenant, theirs)
+    publish_committed(tenant, subject="a")
+    publish_committed(other_tenant, subject="b")
+    publish_committed(tenant, subject="c")
+    deliver_everything()
+    assert {r.json["tenant"] for r in mine.verified()} == {tenant.slug}
+    assert {r.json["tenant"] for r in theirs.verified()} == {other_tenant.slug}
+    assert len(mine.verified()) == 2 and len(theirs.verified()) == 1
+
+
+def test_endpoints_receive_only_subscribed_types(tenant, receivers):
+    wanted, unwanted = receivers(), receivers()
+    endpoint_for(tenant, wanted, event_types=["test.*"])
+    endpoint_for(tenant, unwanted, event_types=["webhook.ping"])
+    publish_committed(tenant)
+    deliver_everything()
+    assert len(wanted.verified()) == 1 and unwanted.received == []
+
+
+def test_subscribers_run_once_even_when_dispatched_twice(tenant):
+    calls = []
+    event_type = register_event_type("test.counted", "test")
+
+    @subscribe(event_type, name="tests.counter")
+    def count(event):
+        calls.append(event.pk)
+
+    with transaction.atomic():
+        event = publish(tenant=tenant, type=event_type, subject_id="x", payload={})
+    assert dispatch.dispatch_event(event.pk) is True
+    assert dispatch.dispatch_event(event.pk) is False
+    from hub.events.subscribers import run_subscriber, subscribers_for
+
+    [subscriber] = subscribers_for(event_type)
+    assert run_subscriber(subscriber, event) is False  # a redelivered task
+    assert calls == [event.pk]
+
+
+def test_failing_subscriber_is_retried_without_rerunning_others(tenant):
+    event_type = register_event_type("test.flaky", "test")
+    good, flaky = [], []
+
+    @subscribe(event_type, name="tests.good")
+    def good_handler(event):
+        good.append(1)
+
+    @subscribe(event_type, name="tests.flaky")
+    def flaky_handler(event):
+        flaky.append(1)
+        if len(flaky) == 1:
+            raise ValueError("temporary")
+
+    with transaction.atomic():
+        event = publish(tenant=tenant, type=event_type, subject_id="x", payload={})
+    assert dispatch.dispatch_event(event.pk) is False
+    event.refresh_from_db()
+    assert event.dispatched_at is None and "temporary" in event.last_error
+    assert dispatch.dispatch_event(event.pk) is True
+    assert good == [1] and flaky == [1, 1]
+
+
+def test_secret_is_encrypted_at_rest_and_shown_once(api, tenant, receivers):
+    receiver = receivers()
+    response = api.post("/api/v1/webhook-endpoints", {"url": receiver.url, "event_types": ["*"]})
+    assert response.status_code == 201, response.json()
+    secret = response.json()["secret"]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+    shown = api.get(f"/api/v1/webhook-endpoints/{response.json()['id']}").json()
+    assert "secret" not in shown
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM hub_webhookendpoint")
+        [(stored,)] = cursor.fetchall()
+    assert secret not in stored and secret[6:] not in stored
+
+
+def test_rotated_secret_overlaps_so_both_verify(api, tenant, receivers):
+    old_receiver = receivers()
+    created = api.post(
+        "/api/v1/webhook-endpoints", {"url": old_receiver.url, "event_types": ["*"]}
+    ).json()
+    old_receiver.secret = created["secret"]
+    rotated = api.post(f"/api/v1/webhook-endpoints/{created['id']}/rotate-secret").json()
+    assert rotated["secret"] != created["secret"]
+    publish_committed(tenant)
+    deliver_everything()
+    [got] = old_receiver.received
+    assert got.verified  # still holding the old secret
+    Webhook(rotated["secret"]).verify(got.body, got.headers)  # the new one verifies too
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://10.0.0.8/hook",
+        "http://169.254.169.254/latest",
+        "http://[::1]/hook",
+        "file:///etc/passwd",
+        "gopher://example.org/",
+    ],
+)
+def test_internal_and_non_http_urls_are_refused(api, settings, url):
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = False
+    response = api.post("/api/v1/webhook-endpoints", {"url": url, "event_types": ["*"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in {"url_not_allowed", "invalid_value"}
+    with all_tenants():
+        assert WebhookEndpoint.objects.count() == 0
+
+
+def test_delivery_rechecks_the_destination(tenant, receivers, settings):
+    receiver = receivers()
+    endpoint_for(tenant, receiver)  # allowed while registering (debug)...
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = False  # ...not when sending in production
+    publish_committed(tenant)
+    deliver_everything()
+    assert receiver.received == []
+    with all_tenants():
+        assert "refused" in WebhookDelivery.objects.get().attempts.get().error
+
+
+def test_unknown_event_types_are_refused(api, receivers):
+    response = api.post(
+        "/api/v1/webhook-endpoints", {"url": receivers().url, "event_types": ["payment.exploded"]}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_event_type"
+
+
+def test_ping_reaches_only_that_endpoint(api, tenant, receivers):
+    receiver, bystander = receivers(), receivers()
+    endpoint = endpoint_for(tenant, receiver)
+    endpoint_for(tenant, bystander)
+    response = api.post(f"/api/v1/webhook-endpoints/{endpoint.pk}/ping")
+    assert response.status_code == 202
+    deliver_everything()
+    assert [r.json["type"] for r in receiver.verified()] == ["webhook.ping"]
+    assert bystander.received == []
+
+
+def test_agency_lists_its_events(api, other_api, tenant, other_tenant):
+    mine = publish_committed(tenant)
+    publish_committed(other_tenant)
+    listed = api.get("/api/v1/events").json()["results"]
+    assert [e["id"] for e in listed] == [mine.pk]
