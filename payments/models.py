@@ -1,0 +1,260 @@
+"""Payments, their timeline, refunds, provider accounts and the double-entry ledger.
+
+The integrator-facing states follow GOV.UK Pay: created → started → submitted →
+success | failed | cancelled | expired | error. Transitions live in
+payments/state_machine.py and nowhere else.
+"""
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+from hub.crypto import EncryptedTextField
+from tenants.ids import PrefixedId
+from tenants.scoping import TenantOwnedModel
+
+
+class PaymentState(models.TextChoices):
+    CREATED = "created"
+    STARTED = "started"
+    SUBMITTED = "submitted"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    ERROR = "error"
+
+
+FINISHED_STATES = frozenset(
+    {
+        PaymentState.SUCCESS,
+        PaymentState.FAILED,
+        PaymentState.CANCELLED,
+        PaymentState.EXPIRED,
+        PaymentState.ERROR,
+    }
+)
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card"
+    DIRECT_DEBIT = "direct_debit"
+
+
+class ProviderAccount(TenantOwnedModel):
+    """An agency's account with a payment provider; credentials encrypted at rest."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("pac"), editable=False
+    )
+    provider = models.CharField(max_length=30)  # "sandbox", "stripe"
+    service = models.ForeignKey(
+        "tenants.Service",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: the agency's default for every service",
+    )
+    secret_key = EncryptedTextField(blank=True, default="")
+    webhook_secret = EncryptedTextField(blank=True, default="")
+    publishable_key = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "service"],
+                condition=models.Q(active=True),
+                name="one_active_provider_per_service",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(active=True, service__isnull=True),
+                name="one_active_default_provider",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} for {self.tenant}"
+
+
+class Payment(TenantOwnedModel):
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("pay"), editable=False
+    )
+    service = models.ForeignKey("tenants.Service", on_delete=models.PROTECT, related_name="+")
+    constituent = models.ForeignKey(
+        "registration.Constituent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+    )
+    amount = models.BigIntegerField(help_text="Minor units")
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=255)
+    reference = models.CharField(max_length=255, db_index=True)
+    email = models.EmailField(blank=True)
+    return_url = models.URLField(max_length=2000, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    state = models.CharField(
+        max_length=20, choices=PaymentState.choices, default=PaymentState.CREATED, db_index=True
+    )
+    failure_code = models.CharField(max_length=50, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    provider = models.CharField(max_length=30)
+    provider_reference = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Provider's id (Stripe PaymentIntent/charge)",
+    )
+    next_url = models.URLField(max_length=2000, blank=True)
+    fee = models.BigIntegerField(default=0, help_text="Provider fee, minor units")
+    amount_refunded = models.BigIntegerField(default=0)
+    # Direct debits stay provisional until the scheme's return window has passed.
+    provisional_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.amount} {self.currency} {self.state}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+
+class PaymentEvent(TenantOwnedModel):
+    """The payment's timeline: every transition, and every ignored late event."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="timeline")
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    applied = models.BooleanField(default=True, help_text="False: recorded but ignored")
+    source = models.CharField(max_length=50, help_text="api, sandbox, stripe_webhook, janitor…")
+    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.from_state} → {self.to_state}"
+
+
+class Refund(TenantOwnedModel):
+    class State(models.TextChoices):
+        SUBMITTED = "submitted"
+        SUCCESS = "success"
+        ERROR = "error"
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("ref"), editable=False
+    )
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField()
+    reason = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SUBMITTED)
+    provider_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.amount} ({self.state})"
+
+
+class LedgerAccount(models.TextChoices):
+    """Chart of accounts, per agency and currency.
+
+    Debit-normal: provider_clearing (money the provider holds for the agency),
+    bank (money in the agency's account), fees (expense). Credit-normal: revenue
+    (what the agency earned), refunds_payable is not needed: refunds debit revenue.
+    """
+
+    PROVIDER_CLEARING = "provider_clearing"
+    BANK = "bank"
+    FEES = "fees"
+    REVENUE = "revenue"
+    REFUNDS = "refunds"
+    RECEIVABLE = "receivable"
+
+
+class LedgerTransaction(TenantOwnedModel):
+    """One balanced posting: the sum of its debit lines equals the sum of its credits."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("ltx"), editable=False
+    )
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=50)  # payment_succeeded, refund, fee, dd_return, payout…
+    reference = models.CharField(
+        max_length=255, db_index=True, help_text="What caused it: a pay_/ref_/… id"
+    )
+    description = models.CharField(max_length=255, blank=True)
+    posted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    idempotency_key = models.CharField(
+        max_length=255, unique=True, help_text="One posting per cause, even if applied twice"
+    )
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
+
+
+class LedgerLine(TenantOwnedModel):
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="lines"
+    )
+    account = models.CharField(max_length=30, choices=LedgerAccount.choices)
+    currency = models.CharField(max_length=3)
+    debit = models.BigIntegerField(default=0)
+    credit = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["transaction_id", "id"]
+        indexes = [models.Index(fields=["tenant", "currency", "account"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(debit__gte=0, credit=0) | models.Q(debit=0, credit__gte=0)),
+                name="ledger_line_one_side",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} D{self.debit} C{self.credit}"
+
+
+class StripeEventReceipt(TenantOwnedModel):
+    """Inbound Stripe events already applied: Stripe retries, we apply once."""
+
+    stripe_event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "stripe_event_id"], name="stripe_event_once_per_tenant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_event_id
