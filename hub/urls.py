@@ -23,6 +23,7 @@ api_v1 = [
     ),
     path("", include("tenants.api.urls")),
     path("", include("hub.events.api.urls")),
+    path("", include("registration.api.urls")),
 ]
 
 urlpatterns = [

@@ -59,6 +59,9 @@ def normalise(scheme: str, value: str) -> str:
 
 
 def _bsn(value: str) -> str:
+    if not value.isdigit() or len(value) not in (8, 9):
+        # stdnum would zero-pad any short number; a BSN has 8 or 9 digits.
+        raise IdentifierError("invalid_identifier", "A BSN has 8 or 9 digits")
     try:
         return bsn.validate(value)
     except InvalidChecksum as exc:
@@ -76,7 +79,7 @@ def _nino(value: str) -> str:
         raise IdentifierError(
             "invalid_identifier",
             "A National Insurance number is two letters, six digits and A, B, C or D "
-            "(e.g. QQ123456C), with a prefix HMRC issues",
+            "(e.g. AB123456C), with a prefix HMRC issues",
         )
     return value
 

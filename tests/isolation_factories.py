@@ -47,3 +47,46 @@ def make_event(tenant):
 
     with transaction.atomic():
         return publish(tenant=tenant, type="webhook.ping", subject_id="probe", payload={})
+
+
+def _register(tenant):
+    from registration import services as registration_services
+    from tests.support.identifiers import random_bsn
+
+    return registration_services.register_constituent(
+        tenant=tenant,
+        actor="test",
+        kind="person",
+        identifier_scheme="nl_bsn",
+        identifier_value=random_bsn(),
+        name="Isolation Probe",
+        purpose="test",
+        legal_basis="public_task",
+    )
+
+
+@factory("registration.Constituent")
+def make_constituent(tenant):
+    return _register(tenant).constituent
+
+
+@factory("registration.Registration")
+def make_registration(tenant):
+    return _register(tenant).registration
+
+
+@factory("registration.LifeEvent")
+def make_life_event(tenant):
+    from datetime import date
+
+    from registration import services as registration_services
+
+    constituent = _register(tenant).constituent
+    return registration_services.record_life_event(
+        tenant=tenant,
+        actor="test",
+        constituent=constituent,
+        kind="address_change",
+        occurred_on=date(2024, 1, 1),
+        details={"address": {"line1": "1 Road", "postcode": "1000", "city": "X", "country": "NL"}},
+    ).life_event

@@ -1,0 +1,169 @@
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from hub.events.models import Event, WebhookDelivery
+from registration.models import (
+    Constituent,
+    ConstituentVersion,
+    FieldAuthority,
+    Identifier,
+    LifeEvent,
+    LifeEventReport,
+    Registration,
+)
+from tenants.admin_scoping import Role, TenantScopedAdmin
+from tenants.scope import all_tenants
+from tenants.selectors import tenants_for_user
+
+REGISTRY_ROLES = (Role.CASEWORKER, Role.AGENCY_ADMIN, Role.AUDITOR)
+
+
+class IdentifierInline(admin.TabularInline):
+    model = Identifier
+    fields = ["scheme", "masked", "created_at"]  # never the value: it is shown masked only
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = ConstituentVersion
+    fields = ["version", "changed_at", "changed_by_tenant", "changed_by", "reason", "changes"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RegistryVisibilityMixin:
+    """Hub-wide rows: agency staff see those their agency holds a registration for."""
+
+    constituent_path = "registrations__tenant__in"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        tenants = tenants_for_user(request.user, list(REGISTRY_ROLES))
+        return queryset.filter(**{self.constituent_path: tenants}).distinct()
+
+    def has_module_permission(self, request):
+        return (
+            request.user.is_superuser
+            or tenants_for_user(request.user, list(REGISTRY_ROLES)).exists()
+        )
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and not request.user.is_superuser:
+            return self.get_queryset(request).filter(pk=obj.pk).exists()
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request, obj=None):
+        return False  # registered through the API: the hub validates and de-duplicates
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Constituent)
+class ConstituentAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
+    list_display = ["id", "name", "kind", "status", "masked_identifiers", "version", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["id", "name"]
+    inlines = [IdentifierInline, VersionInline]
+    exclude = []
+
+    @admin.display(description="Identifiers")
+    def masked_identifiers(self, constituent):
+        return ", ".join(str(i) for i in constituent.identifiers.all())
+
+
+@admin.register(Registration)
+class RegistrationAdmin(TenantScopedAdmin):
+    view_roles = REGISTRY_ROLES
+    change_roles = ()
+    list_display = [
+        "id",
+        "tenant",
+        "constituent",
+        "agency_reference",
+        "legal_basis",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "legal_basis", "tenant"]
+    search_fields = ["id", "agency_reference", "constituent__id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReportInline(admin.TabularInline):
+    model = LifeEventReport
+    fields = ["tenant", "agency_reference", "reported_at", "first_report"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        with all_tenants():
+            return LifeEventReport.objects.all()
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
+    constituent_path = "constituent__registrations__tenant__in"
+    list_display = ["id", "kind", "constituent", "occurred_on", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["id", "constituent__id"]
+    inlines = [ReportInline]
+    readonly_fields = [
+        "id",
+        "constituent",
+        "kind",
+        "occurred_on",
+        "details",
+        "created_at",
+        "delivered_to",
+    ]
+    exclude = ["dedupe_key"]
+
+    @admin.display(description="Delivered to (webhooks)")
+    def delivered_to(self, life_event):
+        with all_tenants():
+            deliveries = WebhookDelivery.objects.filter(
+                event__in=Event.objects.filter(subject_id=life_event.pk)
+            ).select_related("tenant", "endpoint")
+            rows = [(d.tenant.slug, d.endpoint.url, d.status, d.attempt_count) for d in deliveries]
+        if not rows:
+            return "no webhook deliveries (yet)"
+        return format_html_join("", "<div>{} → {}: {} after {} attempt(s)</div>", rows)
+
+
+@admin.register(FieldAuthority)
+class FieldAuthorityAdmin(admin.ModelAdmin):
+    list_display = ["field", "tenant"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    has_view_permission = has_add_permission = has_module_permission
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_delete_permission = has_change_permission

@@ -1,0 +1,144 @@
+from rest_framework import serializers
+
+from hub.api.serializers import StrictSerializer
+from registration import identifiers
+from registration.models import Constituent, LifeEvent, Registration
+
+
+class AddressSerializer(StrictSerializer):
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postcode = serializers.CharField(max_length=20)
+    city = serializers.CharField(max_length=100)
+    country = serializers.RegexField(r"^[A-Z]{2}$", help_text="ISO 3166-1 alpha-2")
+
+
+class IdentifierInputSerializer(StrictSerializer):
+    scheme = serializers.ChoiceField(choices=sorted(identifiers.SCHEMES))
+    value = serializers.CharField(max_length=40, trim_whitespace=True)
+
+
+class RegistrationInputSerializer(StrictSerializer):
+    agency_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    purpose = serializers.CharField(max_length=300)
+    legal_basis = serializers.ChoiceField(choices=Registration.LegalBasis.choices)
+    consent_given_at = serializers.DateTimeField(required=False)
+
+
+class ConstituentCreateSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=Constituent.Kind.choices)
+    identifier = IdentifierInputSerializer()
+    name = serializers.CharField(max_length=300)
+    date_of_birth = serializers.DateField(required=False)
+    address = AddressSerializer(required=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    registration = RegistrationInputSerializer()
+
+
+class ConstituentUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=300, required=False)
+    date_of_birth = serializers.DateField(required=False)
+    address = AddressSerializer(required=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class MaskedIdentifierSerializer(serializers.Serializer):
+    scheme = serializers.CharField()
+    masked = serializers.CharField(help_text="Only the last characters; the hub never shows more")
+
+
+class RegistrationSerializer(serializers.ModelSerializer):
+    constituent = serializers.CharField(source="constituent_id")
+
+    class Meta:
+        model = Registration
+        fields = [
+            "id",
+            "constituent",
+            "agency_reference",
+            "purpose",
+            "legal_basis",
+            "consent_given_at",
+            "status",
+            "created_at",
+            "ended_at",
+            "end_reason",
+        ]
+
+
+class ConstituentSerializer(serializers.ModelSerializer):
+    identifiers = MaskedIdentifierSerializer(many=True)
+    registration = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Constituent
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "name",
+            "date_of_birth",
+            "address",
+            "email",
+            "phone",
+            "deceased_on",
+            "ceased_on",
+            "identifiers",
+            "version",
+            "registration",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_registration(self, constituent) -> RegistrationSerializer:
+        registration = self.context.get("registrations", {}).get(constituent.pk)
+        return RegistrationSerializer(registration).data if registration else None
+
+
+class VersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    changed_at = serializers.DateTimeField()
+    changed_by_agency = serializers.CharField(source="changed_by_tenant.slug", default=None)
+    reason = serializers.CharField()
+    changes = serializers.JSONField()
+
+
+class LifeEventInputSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=LifeEvent.Kind.choices)
+    occurred_on = serializers.DateField()
+    details = serializers.DictField(required=False, default=dict)
+    agency_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    def validate(self, data):
+        address = data.get("details", {}).get("address")
+        if data["kind"] == LifeEvent.Kind.ADDRESS_CHANGE and address is not None:
+            nested = AddressSerializer(data=address)
+            if not nested.is_valid():
+                raise serializers.ValidationError({"details": {"address": nested.errors}})
+            data["details"] = {**data["details"], "address": nested.validated_data}
+        return data
+
+
+class LifeEventSerializer(serializers.ModelSerializer):
+    constituent = serializers.CharField(source="constituent_id")
+    reported_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LifeEvent
+        fields = [
+            "id",
+            "constituent",
+            "kind",
+            "occurred_on",
+            "details",
+            "reported_by",
+            "created_at",
+        ]
+
+    def get_reported_by(self, life_event) -> list[str]:
+        from tenants.scope import all_tenants
+
+        with all_tenants():
+            return [r.tenant.slug for r in life_event.reports.select_related("tenant")]

@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from registration.api.views import ConstituentViewSet, LifeEventViewSet, RegistrationViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("constituents", ConstituentViewSet, basename="constituent")
+router.register("registrations", RegistrationViewSet, basename="registration")
+router.register("life-events", LifeEventViewSet, basename="life-event")
+urlpatterns = router.urls

@@ -1,0 +1,231 @@
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from hub.api.errors import InvalidRequest
+from hub.api.filters import CreatedRangeFilterSet
+from hub.api.views import HubViewSet
+from registration import identifiers, selectors, services
+from registration.api.serializers import (
+    ConstituentCreateSerializer,
+    ConstituentSerializer,
+    ConstituentUpdateSerializer,
+    LifeEventInputSerializer,
+    LifeEventSerializer,
+    RegistrationSerializer,
+    VersionSerializer,
+)
+from registration.models import Constituent, LifeEvent, Registration
+from tenants.scope import require_tenant
+
+
+def actor_of(request) -> str:
+    return f"api_key:{request.user.api_key.prefix}"
+
+
+class ConstituentFilter(CreatedRangeFilterSet):
+    identifier = django_filters.CharFilter(
+        method="filter_identifier", help_text="<scheme>:<value>, e.g. nl_bsn:111222333"
+    )
+    kind = django_filters.ChoiceFilter(choices=Constituent.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Constituent.Status.choices)
+
+    class Meta:
+        model = Constituent
+        fields = ["kind", "status"]
+
+    def filter_identifier(self, queryset, name, value):
+        scheme, _, raw = value.partition(":")
+        try:
+            normalised = identifiers.normalise(scheme, raw)
+        except identifiers.IdentifierError as exc:
+            raise InvalidRequest(exc.message, code=exc.code, field="identifier") from exc
+        return queryset.filter(
+            identifiers__lookup_hash=selectors.identifier_hash(scheme, normalised)
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List constituents your agency is registered with",
+        parameters=[OpenApiParameter("identifier", str)],
+    ),
+    retrieve=extend_schema(summary="Get a constituent you are registered with"),
+)
+class ConstituentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    model = Constituent
+    serializer_class = ConstituentSerializer
+    filterset_class = ConstituentFilter
+    read_scope = "registration:read"
+    write_scope = "registration:write"
+    http_method_names = ["get", "post", "patch"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no request
+            return Constituent.objects.none()
+        return selectors.visible_constituents(require_tenant())
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        tenant = require_tenant()
+        context["registrations"] = (
+            {
+                r.constituent_id: r
+                for r in Registration.objects.filter(tenant=tenant, status="active")
+            }
+            if self.action == "list"
+            else {}
+        )
+        return context
+
+    def _render(self, constituent, status_code=status.HTTP_200_OK):
+        registration = selectors.active_registration(require_tenant(), constituent)
+        context = {
+            **self.get_serializer_context(),
+            "registrations": {constituent.pk: registration} if registration else {},
+        }
+        return Response(
+            ConstituentSerializer(constituent, context=context).data, status=status_code
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._render(self.get_object())
+
+    @extend_schema(
+        summary="Register a constituent (201), or link to the one the hub already holds (200)",
+        request=ConstituentCreateSerializer,
+        responses={200: ConstituentSerializer, 201: ConstituentSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = ConstituentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        registered = services.register_constituent(
+            tenant=require_tenant(),
+            actor=actor_of(request),
+            kind=data["kind"],
+            identifier_scheme=data["identifier"]["scheme"],
+            identifier_value=data["identifier"]["value"],
+            name=data["name"],
+            date_of_birth=data.get("date_of_birth"),
+            address=data.get("address"),
+            email=data.get("email", ""),
+            phone=data.get("phone", ""),
+            **data["registration"],
+        )
+        code = status.HTTP_201_CREATED if registered.constituent_created else status.HTTP_200_OK
+        return self._render(registered.constituent, code)
+
+    @extend_schema(
+        summary="Correct fields your agency is the source of truth for",
+        request=ConstituentUpdateSerializer,
+        responses=ConstituentSerializer,
+    )
+    def partial_update(self, request, *args, **kwargs):
+        constituent = self.get_object()
+        serializer = ConstituentUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = services.correct_constituent(
+            tenant=require_tenant(),
+            actor=actor_of(request),
+            constituent=constituent,
+            changes=dict(serializer.validated_data),
+        )
+        return self._render(updated)
+
+    @extend_schema(
+        summary="Change history: who changed what, when", responses=VersionSerializer(many=True)
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        constituent = self.get_object()
+        versions = constituent.versions.select_related("changed_by_tenant")
+        return Response(VersionSerializer(versions, many=True).data)
+
+    @extend_schema(
+        methods=["get"],
+        summary="Life events of a constituent",
+        responses=LifeEventSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Report a life event; every registered agency is told",
+        request=LifeEventInputSerializer,
+        responses={200: LifeEventSerializer, 201: LifeEventSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="life-events")
+    def life_events(self, request, pk=None):
+        constituent = self.get_object()
+        if request.method == "GET":
+            return Response(LifeEventSerializer(constituent.life_events.all(), many=True).data)
+        serializer = LifeEventInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        recorded = services.record_life_event(
+            tenant=require_tenant(),
+            actor=actor_of(request),
+            constituent=constituent,
+            **serializer.validated_data,
+        )
+        code = status.HTTP_201_CREATED if recorded.newly_applied else status.HTTP_200_OK
+        return Response(LifeEventSerializer(recorded.life_event).data, status=code)
+
+
+class RegistrationFilter(CreatedRangeFilterSet):
+    status = django_filters.ChoiceFilter(choices=Registration.Status.choices)
+    reference = django_filters.CharFilter(field_name="agency_reference")
+
+    class Meta:
+        model = Registration
+        fields = ["status"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your agency's registrations"),
+    retrieve=extend_schema(summary="Get a registration"),
+)
+class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    model = Registration
+    serializer_class = RegistrationSerializer
+    filterset_class = RegistrationFilter
+    read_scope = "registration:read"
+    write_scope = "registration:write"
+
+    @extend_schema(
+        summary="End the registration (e.g. consent withdrawn)",
+        request=None,
+        responses=RegistrationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
+        registration = services.end_registration(
+            registration=self.get_object(), reason=str(reason)[:200]
+        )
+        return Response(RegistrationSerializer(registration).data)
+
+
+class LifeEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    """Life events of constituents your agency is registered with."""
+
+    model = LifeEvent
+    serializer_class = LifeEventSerializer
+    read_scope = "registration:read"
+    write_scope = "registration:write"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return LifeEvent.objects.none()
+        return LifeEvent.objects.filter(
+            constituent__in=selectors.visible_constituents(require_tenant()).values("pk")
+        )
+
+    def get_object(self):
+        obj = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if obj is None:
+            raise NotFound("No such object")
+        return obj

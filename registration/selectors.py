@@ -1,0 +1,46 @@
+"""Reads of the registry. An agency sees a constituent only through its own active
+registration: every read here takes the agency and filters by it."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from hub.crypto import keyed_hash
+from registration.models import Constituent, Registration
+from tenants.models import Tenant
+from tenants.scope import all_tenants
+
+IDENTIFIER_HASH_PURPOSE = "constituent-identifier"
+
+
+def identifier_hash(scheme: str, normalised_value: str) -> str:
+    return keyed_hash(f"{scheme}:{normalised_value}", purpose=IDENTIFIER_HASH_PURPOSE)
+
+
+def visible_constituents(tenant: Tenant) -> QuerySet[Constituent]:
+    return Constituent.objects.filter(
+        registrations__tenant=tenant, registrations__status=Registration.Status.ACTIVE
+    ).prefetch_related("identifiers")
+
+
+def visible_constituent(tenant: Tenant, constituent_id: str) -> Constituent | None:
+    return visible_constituents(tenant).filter(pk=constituent_id).first()
+
+
+def active_registration(tenant: Tenant, constituent: Constituent) -> Registration | None:
+    with all_tenants():
+        return Registration.objects.filter(
+            tenant=tenant, constituent=constituent, status=Registration.Status.ACTIVE
+        ).first()
+
+
+def registered_tenants(constituent: Constituent) -> list[Tenant]:
+    """Every agency with an active registration: who hears about this person."""
+    with all_tenants():
+        return list(
+            Tenant.objects.filter(
+                pk__in=Registration.objects.filter(
+                    constituent=constituent, status=Registration.Status.ACTIVE
+                ).values("tenant_id")
+            ).order_by("slug")
+        )

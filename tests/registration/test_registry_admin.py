@@ -1,0 +1,48 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from registration.models import Constituent
+from tenants import services
+from tests.registration.conftest import person_body
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_shows_identifiers_masked_and_only_own_constituents(client, api, other_api, bsn):
+    mine = api.post("/api/v1/constituents", person_body(bsn, name="Mine Person")).json()["id"]
+    other_api.post("/api/v1/constituents", person_body(name="Their Person"))
+    user = get_user_model().objects.create_user(username="case", password="pw-123456789")
+    services.grant_role(tenant=api.tenant, user=user, role="caseworker")
+    client.force_login(user)
+    listing = client.get("/admin/registration/constituent/").content.decode()
+    assert "Mine Person" in listing and "Their Person" not in listing
+    assert bsn not in listing and bsn[-3:] in listing
+    detail = client.get(f"/admin/registration/constituent/{mine}/change/").content.decode()
+    assert bsn not in detail
+    theirs = Constituent.objects.get(name="Their Person")
+    assert client.get(f"/admin/registration/constituent/{theirs.pk}/change/").status_code in (
+        302,
+        403,
+        404,
+    )
+
+
+def test_life_event_admin_lists_where_it_was_delivered(admin_client, api, bsn):
+    from hub.events import dispatch, endpoints
+
+    endpoints.create_endpoint(
+        tenant=api.tenant, url="http://127.0.0.1:9/hook", event_types=["constituent.life_event"]
+    )
+    con = api.post("/api/v1/constituents", person_body(bsn)).json()["id"]
+    event = api.post(
+        f"/api/v1/constituents/{con}/life-events", {"kind": "death", "occurred_on": "2025-01-01"}
+    ).json()
+    later = timezone.now() + dispatch.SWEEP_GRACE
+    for event_id in dispatch.undispatched_event_ids(now=later):
+        dispatch.dispatch_event(event_id)
+    page = admin_client.get(f"/admin/registration/lifeevent/{event['id']}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert api.tenant.name in html  # the report
+    assert f"{api.tenant.slug} → http://127.0.0.1:9/hook: pending" in html
