@@ -264,7 +264,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "hub-sweep-outbox": {"task": "hub.sweep_outbox", "schedule": 30.0},
     "hub-purge-idempotency-keys": {"task": "hub.purge_idempotency_keys", "schedule": 3600.0},
+    "payments-expire-unfinished": {
+        "task": "payments.expire_unfinished_payments",
+        "schedule": 60.0,
+    },
+    "payments-resync-with-providers": {"task": "payments.resync_with_providers", "schedule": 300.0},
 }
+# Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
+HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
 
 # Outbound webhooks: seconds between attempts after each failure (then: failed).
 HUB_WEBHOOK_RETRY_SCHEDULE = [

@@ -6,6 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub.api.health import HealthView
+from payments.payment_page import payment_page
+from payments.stripe_webhook import stripe_webhook
 
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),
@@ -24,11 +26,14 @@ api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("hub.events.api.urls")),
     path("", include("registration.api.urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("webhooks/stripe/<slug:tenant_slug>/", stripe_webhook, name="payments-stripe-webhook"),
+    path("pay/<str:token>/", payment_page, name="payments-hosted-page"),
 ]
 
 

@@ -115,9 +115,35 @@ class Payment(TenantOwnedModel):
         db_index=True,
         help_text="Provider's id (Stripe PaymentIntent/charge)",
     )
+    provider_session_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Provider's checkout session (Stripe cs_…), before a PaymentIntent exists",
+    )
+    provider_account = models.ForeignKey(
+        ProviderAccount,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The credentials this payment was made with (refunds and re-syncs use them)",
+    )
     next_url = models.URLField(max_length=2000, blank=True)
+    # The secret in the hosted page's URL: whoever holds next_url may pay, nobody else.
+    hosted_token = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    provider_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the janitor last asked the provider"
+    )
     fee = models.BigIntegerField(default=0, help_text="Provider fee, minor units")
-    amount_refunded = models.BigIntegerField(default=0)
+    fee_recorded_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the provider has not told us its fee yet"
+    )
+    amount_refunded = models.BigIntegerField(
+        default=0, help_text="Refunds submitted or succeeded: what is no longer refundable"
+    )
     # Direct debits stay provisional until the scheme's return window has passed.
     provisional_until = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -128,9 +154,25 @@ class Payment(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "state", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+            # The last line of defence against over-refunding (services lock the row).
+            models.CheckConstraint(
+                condition=models.Q(amount_refunded__gte=0, amount_refunded__lte=models.F("amount")),
+                name="payment_refunds_within_amount",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.amount} {self.currency} {self.state}"
+
+    @property
+    def amount_refundable(self) -> int:
+        if self.state != PaymentState.SUCCESS:
+            return 0
+        return self.amount - self.amount_refunded
 
     @property
     def finished(self) -> bool:
@@ -169,22 +211,33 @@ class Refund(TenantOwnedModel):
     reason = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.SUBMITTED)
     provider_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    failure_code = models.CharField(max_length=50, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.amount} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state != self.State.SUBMITTED
 
 
 class LedgerAccount(models.TextChoices):
     """Chart of accounts, per agency and currency.
 
     Debit-normal: provider_clearing (money the provider holds for the agency),
-    bank (money in the agency's account), fees (expense). Credit-normal: revenue
-    (what the agency earned), refunds_payable is not needed: refunds debit revenue.
+    bank (money in the agency's account), fees (expense), refunds (contra-revenue:
+    what was given back). Credit-normal: revenue (what the agency earned).
+    receivable is for the collection app (debts owed to the agency).
     """
 
     PROVIDER_CLEARING = "provider_clearing"

@@ -90,3 +90,35 @@ def make_life_event(tenant):
         occurred_on=date(2024, 1, 1),
         details={"address": {"line1": "1 Road", "postcode": "1000", "city": "X", "country": "NL"}},
     ).life_event
+
+
+def _sandbox_payment(tenant):
+    from payments.services import create_payment
+
+    return create_payment(
+        tenant=tenant,
+        service=make_service(tenant),
+        amount=1250,
+        currency="EUR",
+        description="Isolation probe",
+        reference="probe",
+    )
+
+
+@factory("payments.Payment")
+def make_payment(tenant):
+    return _sandbox_payment(tenant)
+
+
+@factory("payments.PaymentEvent")
+def make_payment_event(tenant):
+    return _sandbox_payment(tenant).timeline.first()
+
+
+@factory("payments.Refund")
+def make_refund(tenant):
+    from payments.providers.sandbox import pay_with_test_card
+    from payments.services import create_refund
+
+    payment = pay_with_test_card(payment=_sandbox_payment(tenant), card_number="4242424242424242")
+    return create_refund(payment=payment, amount=250)

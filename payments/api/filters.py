@@ -1,0 +1,26 @@
+import django_filters
+
+from hub.api.filters import CreatedRangeFilterSet
+from payments.models import Payment, PaymentMethod, PaymentState, Refund
+
+
+class PaymentFilter(CreatedRangeFilterSet):
+    state = django_filters.ChoiceFilter(choices=PaymentState.choices)
+    method = django_filters.ChoiceFilter(choices=PaymentMethod.choices)
+    reference = django_filters.CharFilter()
+    service = django_filters.CharFilter(field_name="service_id", help_text="A service id")
+    constituent = django_filters.CharFilter(field_name="constituent_id")
+    provider_reference = django_filters.CharFilter()
+
+    class Meta:
+        model = Payment
+        fields = ["state", "method", "reference", "service", "constituent", "provider_reference"]
+
+
+class RefundFilter(CreatedRangeFilterSet):
+    state = django_filters.ChoiceFilter(choices=Refund.State.choices)
+    payment = django_filters.CharFilter(field_name="payment_id", help_text="A payment id")
+
+    class Meta:
+        model = Refund
+        fields = ["state", "payment"]

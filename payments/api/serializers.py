@@ -1,0 +1,190 @@
+"""Request and response shapes of the payments API (GOV.UK Pay's fields, Stripe's style)."""
+
+from __future__ import annotations
+
+import math
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from hub.api.serializers import CurrencyField, MinorUnitsField, StrictSerializer
+from payments.models import Payment, PaymentEvent, Refund
+from payments.state_machine import PAYABLE
+from tenants.models import Service
+
+MAX_METADATA_KEYS = 20
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
+
+
+class AgencyServiceField(serializers.PrimaryKeyRelatedField):
+    """One of the calling agency's services. The queryset is built per request, in the
+    request's tenant scope, so another agency's service id simply does not exist."""
+
+    def get_queryset(self):
+        return Service.objects.all()
+
+
+class PaymentCreateSerializer(StrictSerializer):
+    """A card payment to create; unknown fields are refused."""
+
+    amount = MinorUnitsField()
+    currency = CurrencyField()
+    description = serializers.CharField(
+        max_length=255, help_text="Shown to the payer on the payment page"
+    )
+    reference = serializers.CharField(
+        max_length=255, help_text="Your own reference (need not be unique)"
+    )
+    service = AgencyServiceField(
+        queryset=Service.objects.all(), help_text="One of your services (svc_…)"
+    )
+    return_url = serializers.URLField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="Where the payer is sent after paying",
+    )
+    constituent = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A constituent you hold an active registration for (con_…)",
+    )
+    email = serializers.EmailField(required=False, allow_blank=True)
+    metadata = serializers.DictField(
+        required=False,
+        help_text=(
+            f"Up to {MAX_METADATA_KEYS} keys of your own; values are strings, numbers or "
+            "booleans. Sent back in every webhook."
+        ),
+    )
+
+    def validate_return_url(self, value: str) -> str:
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise serializers.ValidationError("Must be an http(s) URL", code="invalid_url")
+        return value
+
+    def validate_description(self, value: str) -> str:
+        return _not_blank(value)
+
+    def validate_reference(self, value: str) -> str:
+        return _not_blank(value)
+
+    def validate_metadata(self, value: dict) -> dict:
+        if len(value) > MAX_METADATA_KEYS:
+            raise serializers.ValidationError(
+                f"At most {MAX_METADATA_KEYS} keys", code="too_many_keys"
+            )
+        for key, item in value.items():
+            if not 1 <= len(key) <= MAX_METADATA_KEY_LENGTH:
+                raise serializers.ValidationError(
+                    f"Keys are 1 to {MAX_METADATA_KEY_LENGTH} characters", code="invalid_key"
+                )
+            if isinstance(item, float) and not math.isfinite(item):
+                raise serializers.ValidationError("Numbers must be finite", code="invalid_value")
+            if not isinstance(item, str | int | float | bool):
+                raise serializers.ValidationError(
+                    f"{key}: values are strings, numbers or booleans", code="invalid_value"
+                )
+            if isinstance(item, str) and len(item) > MAX_METADATA_VALUE_LENGTH:
+                raise serializers.ValidationError(
+                    f"{key}: at most {MAX_METADATA_VALUE_LENGTH} characters", code="too_long"
+                )
+        return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise serializers.ValidationError("Must not be blank", code="blank")
+    return value.strip()
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    """A payment as the agency sees it: GOV.UK Pay's states, money in minor units."""
+
+    finished = serializers.BooleanField(read_only=True)
+    next_url = serializers.SerializerMethodField(
+        help_text="Send the payer here. Null once the payment can no longer be paid."
+    )
+    amount_refundable = serializers.IntegerField(
+        read_only=True, help_text="What can still be refunded, minor units"
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "amount",
+            "currency",
+            "description",
+            "reference",
+            "service",
+            "constituent",
+            "email",
+            "return_url",
+            "metadata",
+            "method",
+            "state",
+            "finished",
+            "failure_code",
+            "failure_message",
+            "next_url",
+            "provider",
+            "provider_reference",
+            "fee",
+            "amount_refunded",
+            "amount_refundable",
+            "provisional_until",
+            "created_at",
+            "updated_at",
+            "finished_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_next_url(self, payment: Payment) -> str | None:
+        if payment.state not in PAYABLE or not payment.next_url:
+            return None
+        return payment.next_url
+
+
+class PaymentEventSerializer(serializers.ModelSerializer):
+    """One line of a payment's timeline; ``applied`` false: recorded but ignored."""
+
+    class Meta:
+        model = PaymentEvent
+        fields = ["id", "from_state", "to_state", "applied", "source", "detail", "occurred_at"]
+        read_only_fields = fields
+
+
+class RefundCreateSerializer(StrictSerializer):
+    """A full or partial refund; at most what is still refundable."""
+
+    amount = MinorUnitsField(help_text="Minor units; at most what is still refundable")
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    """A refund: submitted, then success or error."""
+
+    currency = serializers.CharField(source="payment.currency", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "payment",
+            "amount",
+            "currency",
+            "reason",
+            "state",
+            "failure_code",
+            "failure_message",
+            "provider_reference",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,27 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from payments.api.views import (
+    PaymentRefundViewSet,
+    PaymentTimelineViewSet,
+    PaymentViewSet,
+    RefundViewSet,
+)
+
+router = SimpleRouter(trailing_slash=False)
+router.register("payments", PaymentViewSet, basename="payment")
+router.register("refunds", RefundViewSet, basename="refund")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "payments/<str:payment_pk>/refunds",
+        PaymentRefundViewSet.as_view({"get": "list", "post": "create"}),
+        name="payment-refunds",
+    ),
+    path(
+        "payments/<str:payment_pk>/events",
+        PaymentTimelineViewSet.as_view({"get": "list"}),
+        name="payment-events",
+    ),
+]

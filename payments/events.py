@@ -1,0 +1,88 @@
+"""The domain events payments publish (agencies receive them as webhooks) and their payloads.
+
+One event type per state a payment can enter, so an agency subscribes to exactly the
+outcomes it acts on ("payment.succeeded") or to all of them ("payment.*").
+"""
+
+from __future__ import annotations
+
+from hub.events.catalogue import register_event_type
+from payments.models import Payment, PaymentState, Refund
+
+PAYMENT_CREATED = register_event_type("payment.created", "A payment was created")
+PAYMENT_STARTED = register_event_type(
+    "payment.started", "The payer opened the payment page of a card payment"
+)
+PAYMENT_SUBMITTED = register_event_type(
+    "payment.submitted",
+    "The payment is with the provider or the bank and its outcome is not known yet",
+)
+PAYMENT_SUCCEEDED = register_event_type(
+    "payment.succeeded",
+    "The money was collected (direct debits: provisionally, until provisional_until)",
+)
+PAYMENT_FAILED = register_event_type(
+    "payment.failed",
+    'The payment failed; "return": true means a collected direct debit came back',
+)
+PAYMENT_CANCELLED = register_event_type("payment.cancelled", "The agency cancelled the payment")
+PAYMENT_EXPIRED = register_event_type("payment.expired", "The payer did not finish paying in time")
+PAYMENT_ERRORED = register_event_type(
+    "payment.errored", "The provider could not process the payment (no money was taken)"
+)
+REFUND_SUCCEEDED = register_event_type("refund.succeeded", "A refund was paid back")
+REFUND_FAILED = register_event_type("refund.failed", "A refund could not be made")
+
+EVENT_FOR_STATE = {
+    PaymentState.CREATED: PAYMENT_CREATED,
+    PaymentState.STARTED: PAYMENT_STARTED,
+    PaymentState.SUBMITTED: PAYMENT_SUBMITTED,
+    PaymentState.SUCCESS: PAYMENT_SUCCEEDED,
+    PaymentState.FAILED: PAYMENT_FAILED,
+    PaymentState.CANCELLED: PAYMENT_CANCELLED,
+    PaymentState.EXPIRED: PAYMENT_EXPIRED,
+    PaymentState.ERROR: PAYMENT_ERRORED,
+}
+
+
+def payment_payload(payment: Payment) -> dict:
+    """What every payment event carries: enough to act without calling back."""
+    return {
+        "id": payment.pk,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "state": payment.state,
+        "finished": payment.finished,
+        "method": payment.method,
+        "reference": payment.reference,
+        "description": payment.description,
+        "service": payment.service_id,
+        "constituent": payment.constituent_id,
+        "provider": payment.provider,
+        "provider_reference": payment.provider_reference,
+        "failure_code": payment.failure_code,
+        "failure_message": payment.failure_message,
+        "amount_refunded": payment.amount_refunded,
+        "fee": payment.fee,
+        "provisional_until": (
+            payment.provisional_until.isoformat() if payment.provisional_until else None
+        ),
+        "metadata": payment.metadata,
+    }
+
+
+def refund_payload(refund: Refund) -> dict:
+    payment = refund.payment
+    return {
+        "id": refund.pk,
+        "payment": payment.pk,
+        "amount": refund.amount,
+        "currency": payment.currency,
+        "state": refund.state,
+        "reason": refund.reason,
+        "provider": payment.provider,
+        "provider_reference": refund.provider_reference,
+        "failure_code": refund.failure_code,
+        "payment_reference": payment.reference,
+        "service": payment.service_id,
+    }

@@ -1,0 +1,82 @@
+"""Which ledger lines each money movement posts. One function per movement.
+
+The settlement account is where the money sits after collection: a provider's
+balance (provider_clearing) until it pays out, or, for bank-file direct debits, the
+agency's bank account itself.
+"""
+
+from __future__ import annotations
+
+from payments import ledger
+from payments.models import LedgerAccount, LedgerTransaction, Payment, PaymentMethod, Refund
+
+# Providers whose collections land straight in the agency's bank account.
+BANK_SETTLED_PROVIDERS = frozenset({"bank_file"})
+
+
+def settlement_account(payment: Payment) -> str:
+    if payment.provider in BANK_SETTLED_PROVIDERS:
+        return LedgerAccount.BANK
+    return LedgerAccount.PROVIDER_CLEARING
+
+
+def payment_collected(payment: Payment) -> LedgerTransaction:
+    direct_debit = payment.method == PaymentMethod.DIRECT_DEBIT
+    return ledger.post(
+        tenant=payment.tenant,
+        currency=payment.currency,
+        kind="direct_debit_collected" if direct_debit else "payment_collected",
+        reference=payment.pk,
+        idempotency_key=f"collected:{payment.pk}",
+        lines=[
+            (settlement_account(payment), payment.amount, 0),
+            (LedgerAccount.REVENUE, 0, payment.amount),
+        ],
+        description=payment.description,
+    )
+
+
+def fee_charged(payment: Payment, fee: int) -> LedgerTransaction | None:
+    if fee <= 0:
+        return None
+    return ledger.post(
+        tenant=payment.tenant,
+        currency=payment.currency,
+        kind="fee",
+        reference=payment.pk,
+        idempotency_key=f"fee:{payment.pk}",
+        lines=[(LedgerAccount.FEES, fee, 0), (settlement_account(payment), 0, fee)],
+        description=f"{payment.provider} fee",
+    )
+
+
+def refund_paid(refund: Refund) -> LedgerTransaction:
+    payment = refund.payment
+    return ledger.post(
+        tenant=payment.tenant,
+        currency=payment.currency,
+        kind="refund",
+        reference=refund.pk,
+        idempotency_key=f"refund:{refund.pk}",
+        lines=[
+            (LedgerAccount.REFUNDS, refund.amount, 0),
+            (settlement_account(payment), 0, refund.amount),
+        ],
+        description=f"Refund of {payment.pk}",
+    )
+
+
+def direct_debit_returned(payment: Payment) -> LedgerTransaction:
+    """The exact reverse of the collection: the bank took the money back."""
+    return ledger.post(
+        tenant=payment.tenant,
+        currency=payment.currency,
+        kind="direct_debit_returned",
+        reference=payment.pk,
+        idempotency_key=f"returned:{payment.pk}",
+        lines=[
+            (LedgerAccount.REVENUE, payment.amount, 0),
+            (settlement_account(payment), 0, payment.amount),
+        ],
+        description=f"Return of {payment.pk} ({payment.failure_code})",
+    )

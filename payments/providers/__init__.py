@@ -1,0 +1,1 @@
+"""Payment providers: plugins behind a small registry (see registry.py and base.py)."""

@@ -1,0 +1,120 @@
+"""The sandbox provider: the default, no account needed.
+
+The payer is sent to a payment page the hub serves itself (payments/views.py), where
+the test card numbers integrators already know from Stripe decide the outcome, as in
+GOV.UK Pay's sandbox. No card data is kept: only the last four digits go into the
+timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from payments import outcomes
+from payments.locking import lock_payment
+from payments.models import Payment, PaymentState, ProviderAccount, Refund
+from payments.providers.base import (
+    PaymentProvider,
+    ProviderStatus,
+    RefundStatus,
+    StartedPayment,
+)
+from payments.providers.registry import registry
+from payments.state_machine import PAYABLE
+from payments.tenancy import acting_for
+
+S = PaymentState
+
+
+@dataclass(frozen=True)
+class SandboxCard:
+    outcome: ProviderStatus
+    description: str
+
+
+TEST_CARDS: dict[str, SandboxCard] = {
+    "4242424242424242": SandboxCard(ProviderStatus(S.SUCCESS, fee=0), "succeeds"),
+    "4000000000000002": SandboxCard(
+        ProviderStatus(
+            S.FAILED, failure_code="card_declined", failure_message="Your card was declined"
+        ),
+        "is declined",
+    ),
+    "4000000000000119": SandboxCard(
+        ProviderStatus(
+            S.ERROR,
+            failure_code="processing_error",
+            failure_message="An error occurred while processing the card; no money was taken",
+        ),
+        "fails with a processing error",
+    ),
+}
+
+
+class UnknownTestCard(ValueError):
+    pass
+
+
+class PaymentNotPayable(RuntimeError):
+    """Finished, expired or cancelled: the page must refuse it."""
+
+
+def normalise_card_number(value: str) -> str:
+    return "".join(ch for ch in value if ch not in " -")
+
+
+def is_payable(payment: Payment, now=None) -> bool:
+    now = now or timezone.now()
+    return payment.state in PAYABLE and (payment.expires_at is None or payment.expires_at > now)
+
+
+def pay_with_test_card(*, payment: Payment, card_number: str) -> Payment:
+    """The payer submitted a test card on the sandbox page."""
+    number = normalise_card_number(card_number)
+    card = TEST_CARDS.get(number)
+    if card is None:
+        raise UnknownTestCard(number[-4:])
+    detail = {"card_last4": number[-4:]}
+    with acting_for(payment.tenant), transaction.atomic():
+        payment = lock_payment(payment)
+        if payment.provider != "sandbox" or not is_payable(payment):
+            raise PaymentNotPayable(payment.state)
+        # Card details received (submitted), then the test card's verdict.
+        outcomes.apply_locked(payment, ProviderStatus(S.SUBMITTED), source="sandbox", detail=detail)
+        outcomes.apply_locked(payment, card.outcome, source="sandbox", detail=detail)
+    return payment
+
+
+def payment_page_url(payment: Payment) -> str:
+    return settings.HUB_PUBLIC_URL + reverse("payments-hosted-page", args=[payment.hosted_token])
+
+
+@registry.register("sandbox")
+class SandboxProvider(PaymentProvider):
+    label = "Sandbox (test cards, no real money)"
+
+    def start_payment(self, *, payment: Payment, account: ProviderAccount | None) -> StartedPayment:
+        return StartedPayment(
+            next_url=payment_page_url(payment), provider_reference=f"sandbox_{payment.pk}"
+        )
+
+    def stop_payment(
+        self, *, payment: Payment, account: ProviderAccount | None
+    ) -> ProviderStatus | None:
+        return None  # the hub's own page refuses finished payments: nothing to stop
+
+    def fetch_status(self, *, payment: Payment, account: ProviderAccount | None) -> ProviderStatus:
+        return ProviderStatus(None)  # the hub is the provider: its state is the truth
+
+    def refund(self, *, refund: Refund, account: ProviderAccount | None) -> RefundStatus:
+        return RefundStatus(Refund.State.SUCCESS, provider_reference=f"sandbox_{refund.pk}")
+
+    def fetch_refund_status(
+        self, *, refund: Refund, account: ProviderAccount | None
+    ) -> RefundStatus:
+        return self.refund(refund=refund, account=account)

@@ -1,0 +1,144 @@
+"""Inbound Stripe events (already signature-checked by the view), applied once each.
+
+The receipt row and the change commit together: a redelivered event finds the receipt
+and changes nothing; an event whose handling fails leaves no receipt, so Stripe's retry
+applies it later. Ordering is not trusted: the state machine ignores (and records) any
+event that would move a payment backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from payments import outcomes, refunds, selectors
+from payments.models import Payment, PaymentMethod, PaymentState, Refund, StripeEventReceipt
+from payments.providers import stripe_mapping
+from payments.providers.base import ProviderStatus
+from payments.providers.stripe_checkout import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY
+from payments.tenancy import acting_for
+from tenants.models import Tenant
+
+SOURCE = "stripe_webhook"
+
+
+def handle_event(*, tenant: Tenant, event: dict) -> str:
+    """Apply one verified event; returns what happened (for the response and logs)."""
+    with acting_for(tenant), transaction.atomic():
+        try:
+            with transaction.atomic():
+                StripeEventReceipt.objects.create(
+                    tenant=tenant, stripe_event_id=event["id"], type=event.get("type", "")[:100]
+                )
+        except IntegrityError:
+            return "duplicate"
+        handler = HANDLERS.get(event.get("type", ""))
+        if handler is None:
+            return "ignored_type"
+        return handler(tenant, event)
+
+
+def _detail(event: dict) -> dict:
+    return {"stripe_event": event["id"], "stripe_event_type": event.get("type", "")}
+
+
+def _object(event: dict) -> dict:
+    return (event.get("data") or {}).get("object") or {}
+
+
+def _find_payment(tenant: Tenant, obj: dict, *references: str) -> Payment | None:
+    hub_id = (obj.get("metadata") or {}).get(PAYMENT_METADATA_KEY) or obj.get("client_reference_id")
+    if hub_id:
+        found = Payment.objects.filter(tenant=tenant, pk=hub_id).first()
+        if found is not None:
+            return found
+    for reference in references:
+        found = selectors.payment_by_provider_reference(tenant, reference)
+        if found is not None:
+            return found
+    return None
+
+
+def _apply(payment: Payment | None, status: ProviderStatus, event: dict) -> str:
+    if payment is None:
+        return "unknown_payment"
+    applied = outcomes.apply_provider_status(
+        payment=payment, status=status, source=SOURCE, detail=_detail(event)
+    )
+    return "applied" if applied else "recorded"
+
+
+def _checkout_session(tenant: Tenant, event: dict) -> str:
+    session = _object(event)
+    payment = _find_payment(tenant, session, session.get("id", ""))
+    kind = event["type"]
+    reference = session.get("payment_intent") or ""
+    if isinstance(reference, dict):
+        reference = reference.get("id", "")
+    if kind == "checkout.session.async_payment_succeeded":
+        status = ProviderStatus(PaymentState.SUCCESS, reference)
+    elif kind == "checkout.session.async_payment_failed":
+        status = ProviderStatus(
+            PaymentState.FAILED,
+            reference,
+            failure_code="async_payment_failed",
+            failure_message="The delayed payment method failed",
+        )
+    else:  # completed, expired: the session object says how it ended
+        status = stripe_mapping.status_from_checkout_session(session)
+    return _apply(payment, status, event)
+
+
+def _payment_intent(tenant: Tenant, event: dict) -> str:
+    intent = _object(event)
+    payment = _find_payment(tenant, intent, intent.get("id", ""))
+    if payment is None:
+        return "unknown_payment"
+    payer_can_retry = payment.method == PaymentMethod.CARD and bool(payment.provider_session_id)
+    status = stripe_mapping.status_from_payment_intent(intent, payer_can_retry=payer_can_retry)
+    return _apply(payment, status, event)
+
+
+def _charge_failed(tenant: Tenant, event: dict) -> str:
+    """A direct debit that failed after it looked collected (a late return)."""
+    charge = _object(event)
+    intent_id = charge.get("payment_intent") or ""
+    payment = _find_payment(tenant, charge, intent_id if isinstance(intent_id, str) else "")
+    if payment is None:
+        return "unknown_payment"
+    if payment.method != PaymentMethod.DIRECT_DEBIT:
+        return "ignored_card_charge"  # card declines arrive as payment_intent events too
+    return _apply(payment, stripe_mapping.status_from_charge_failure(charge), event)
+
+
+def _refund(tenant: Tenant, event: dict) -> str:
+    obj = _object(event)
+    hub_id = (obj.get("metadata") or {}).get(REFUND_METADATA_KEY)
+    refund = None
+    if hub_id:
+        refund = Refund.objects.filter(tenant=tenant, pk=hub_id).first()
+    if refund is None:
+        refund = selectors.refund_by_provider_reference(tenant, obj.get("id", ""))
+    if refund is None:
+        return "unknown_refund"  # made in Stripe's dashboard: reconciliation sees it
+    before = refund.state
+    settled = refunds.settle_refund(refund=refund, status=stripe_mapping.refund_status(obj))
+    return "applied" if settled.state != before else "recorded"
+
+
+HANDLERS: dict[str, Callable[[Tenant, dict], str]] = {
+    "checkout.session.completed": _checkout_session,
+    "checkout.session.async_payment_succeeded": _checkout_session,
+    "checkout.session.async_payment_failed": _checkout_session,
+    "checkout.session.expired": _checkout_session,
+    "payment_intent.processing": _payment_intent,
+    "payment_intent.succeeded": _payment_intent,
+    "payment_intent.payment_failed": _payment_intent,
+    "payment_intent.canceled": _payment_intent,
+    "charge.failed": _charge_failed,
+    "refund.created": _refund,
+    "refund.updated": _refund,
+    "refund.failed": _refund,
+    "charge.refund.updated": _refund,
+}

@@ -1,0 +1,108 @@
+"""Stripe objects (plain dicts, as in webhooks or ``.to_dict()`` of SDK answers) to what
+the hub applies. Pure functions: the webhook and the janitor share them.
+
+Checkout in payment mode: a declined card does not end the session (the payer may try
+another card), so for card payments ``requires_payment_method`` is a timeline note,
+not a failure; the session's expiry ends it. Off-session direct debits have no second
+try: there the same status is a failure.
+"""
+
+from __future__ import annotations
+
+from payments.models import PaymentState, Refund
+from payments.providers.base import ProviderStatus, RefundStatus
+
+S = PaymentState
+
+
+def _id(value) -> str:
+    if isinstance(value, dict):
+        return value.get("id") or ""
+    return value or ""
+
+
+def fee_of(payment_intent: dict) -> tuple[int | None, str]:
+    """The fee from ``latest_charge.balance_transaction`` when expanded, else unknown."""
+    charge = payment_intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return None, ""
+    balance_transaction = charge.get("balance_transaction")
+    if not isinstance(balance_transaction, dict) or balance_transaction.get("fee") is None:
+        return None, ""
+    return int(balance_transaction["fee"]), (balance_transaction.get("currency") or "").upper()
+
+
+def _failure(payment_intent: dict) -> tuple[str, str]:
+    error = payment_intent.get("last_payment_error") or {}
+    code = error.get("decline_code") or error.get("code") or "payment_failed"
+    return code, error.get("message") or "The payment failed"
+
+
+def status_from_payment_intent(payment_intent: dict, *, payer_can_retry: bool) -> ProviderStatus:
+    reference = payment_intent.get("id") or ""
+    status = payment_intent.get("status")
+    if status == "succeeded":
+        fee, fee_currency = fee_of(payment_intent)
+        return ProviderStatus(S.SUCCESS, reference, fee=fee, fee_currency=fee_currency)
+    if status == "processing":
+        return ProviderStatus(S.SUBMITTED, reference)
+    if status == "canceled":
+        reason = payment_intent.get("cancellation_reason") or "canceled"
+        return ProviderStatus(
+            S.CANCELLED, reference, failure_code=reason, failure_message="Cancelled at Stripe"
+        )
+    if status == "requires_payment_method" and payment_intent.get("last_payment_error"):
+        code, message = _failure(payment_intent)
+        if payer_can_retry:
+            return ProviderStatus(
+                None,
+                reference,
+                failure_code=code,
+                failure_message=message,
+                note="attempt_declined_payer_may_retry",
+            )
+        return ProviderStatus(S.FAILED, reference, failure_code=code, failure_message=message)
+    return ProviderStatus(None, reference)
+
+
+def status_from_checkout_session(session: dict) -> ProviderStatus:
+    payment_intent = session.get("payment_intent")
+    reference = _id(payment_intent)
+    status = session.get("status")
+    if status == "expired":
+        return ProviderStatus(S.EXPIRED, reference)
+    if status == "complete":
+        if session.get("payment_status") in ("paid", "no_payment_required"):
+            fee, fee_currency = (
+                fee_of(payment_intent) if isinstance(payment_intent, dict) else (None, "")
+            )
+            return ProviderStatus(S.SUCCESS, reference, fee=fee, fee_currency=fee_currency)
+        if isinstance(payment_intent, dict):
+            # Completed with a delayed method: the PaymentIntent knows how it went.
+            return status_from_payment_intent(payment_intent, payer_can_retry=False)
+        return ProviderStatus(S.SUBMITTED, reference)
+    return ProviderStatus(None, reference)  # open: the payer is still on Stripe's page
+
+
+def status_from_charge_failure(charge: dict) -> ProviderStatus:
+    return ProviderStatus(
+        S.FAILED,
+        _id(charge.get("payment_intent")),
+        failure_code=charge.get("failure_code") or "charge_failed",
+        failure_message=charge.get("failure_message") or "The charge failed",
+    )
+
+
+def refund_status(refund: dict) -> RefundStatus:
+    reference = refund.get("id") or ""
+    status = refund.get("status")
+    if status == "succeeded":
+        return RefundStatus(Refund.State.SUCCESS, reference)
+    if status in ("failed", "canceled"):
+        return RefundStatus(
+            Refund.State.ERROR,
+            reference,
+            failure_code=refund.get("failure_reason") or status,
+            failure_message=f"Stripe reports the refund {status}",
+        )
+    return RefundStatus(Refund.State.SUBMITTED, reference)  # pending, requires_action

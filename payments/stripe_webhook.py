@@ -1,0 +1,78 @@
+"""``POST /webhooks/stripe/<tenant-slug>/``: Stripe's events for one agency's account.
+
+The signature is checked with the SDK (``Stripe-Signature``, 300 s tolerance) against
+the endpoint secret of each of the agency's Stripe accounts; nothing is read from the
+body before it verifies. Any failure to verify answers the same 400, so the endpoint
+does not reveal which agency slugs exist.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import stripe
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from hub.middleware import error_body
+from payments.models import ProviderAccount
+from payments.providers import stripe_events
+from tenants.models import Tenant
+from tenants.scope import tenant_scope
+
+logger = logging.getLogger(__name__)
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def _refuse(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        error_body(type="invalid_request", code=code, message=message), status=status
+    )
+
+
+def _verifies(payload: bytes, header: str, secret: str) -> bool:
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+        )
+    except (stripe.SignatureVerificationError, ValueError):
+        return False
+    return True
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates instead
+@require_POST
+def stripe_webhook(request, tenant_slug: str):
+    try:
+        payload = request.body
+    except RequestDataTooBig:
+        return _refuse(413, "body_too_large", "The event is larger than the hub accepts")
+    header = request.headers.get("Stripe-Signature", "")
+    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    verified = False
+    if tenant is not None and header:
+        with tenant_scope(tenant):
+            secrets = [
+                account.webhook_secret
+                for account in ProviderAccount.objects.filter(provider="stripe")
+                if account.webhook_secret
+            ]
+        verified = any(_verifies(payload, header, secret) for secret in secrets)
+    if not verified:
+        logger.warning("stripe webhook for %r: signature did not verify", tenant_slug)
+        return _refuse(400, "invalid_signature", "The Stripe-Signature header does not verify")
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        return _refuse(400, "malformed_json", "The event is not JSON")
+    if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
+        return _refuse(400, "not_an_event", "The body is not a Stripe event")
+    with tenant_scope(tenant):
+        outcome = stripe_events.handle_event(tenant=tenant, event=event)
+    logger.info(
+        "stripe event %s (%s) for %s: %s", event["id"], event.get("type"), tenant.slug, outcome
+    )
+    return JsonResponse({"received": True, "outcome": outcome})
