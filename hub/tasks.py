@@ -11,6 +11,12 @@ def dispatch_event(event_id: str) -> bool:
     return dispatch.dispatch_event(event_id)
 
 
+@shared_task(name="hub.dispatch_events")
+def dispatch_events(event_ids: list[str]) -> int:
+    """One task per chunk of events committed together (see hub/events/outbox.py)."""
+    return sum(dispatch.dispatch_event(event_id) for event_id in event_ids)
+
+
 @shared_task(name="hub.deliver_webhook")
 def deliver_webhook(delivery_id: str) -> bool:
     return delivery.attempt_delivery(delivery_id) is not None

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from hub.api.errors import Conflict, HubError, InvalidRequest, RuleViolation
-from hub.events.outbox import publish
+from hub.events.outbox import EventSpec, publish, publish_many
 from registration import events, identifiers
 from registration.models import (
     Constituent,
@@ -243,19 +243,17 @@ def _apply_changes(constituent, *, tenant, actor, reason, changes) -> Constituen
     constituent.save()
     constituent.refresh_from_db()
     _record_version(constituent, tenant=tenant, actor=actor, reason=reason, changes=diff)
-    for agency in registered_tenants(constituent):
-        publish(
-            tenant=agency,
-            type=events.CONSTITUENT_UPDATED,
-            subject_id=constituent.pk,
-            payload={
-                "constituent": constituent.pk,
-                "version": constituent.version,
-                "changed_by": tenant.slug,
-                "reason": reason,
-                "changes": {f: after[f] for f in diff},
-            },
-        )
+    changed = {
+        "constituent": constituent.pk,
+        "version": constituent.version,
+        "changed_by": tenant.slug,
+        "reason": reason,
+        "changes": {f: after[f] for f in diff},
+    }
+    publish_many(
+        EventSpec(agency, events.CONSTITUENT_UPDATED, constituent.pk, changed)
+        for agency in registered_tenants(constituent)
+    )
     return constituent
 
 
@@ -383,15 +381,12 @@ def _apply_life_event(constituent, life_event, *, tenant, actor) -> None:
         LifeEvent.Kind.DEATH: events.CONSTITUENT_DECEASED,
         LifeEvent.Kind.BUSINESS_CEASED: events.CONSTITUENT_CEASED,
     }.get(kind)
+    specs = []
     for agency in registered_tenants(constituent):
-        publish(
-            tenant=agency,
-            type=events.CONSTITUENT_LIFE_EVENT,
-            subject_id=life_event.pk,
-            payload=payload,
-        )
+        specs.append(EventSpec(agency, events.CONSTITUENT_LIFE_EVENT, life_event.pk, payload))
         if follow_up:
-            publish(tenant=agency, type=follow_up, subject_id=constituent.pk, payload=payload)
+            specs.append(EventSpec(agency, follow_up, constituent.pk, payload))
+    publish_many(specs)
 
 
 @transaction.atomic

@@ -354,3 +354,35 @@ def test_agency_lists_its_events(api, other_api, tenant, other_tenant):
     publish_committed(other_tenant)
     listed = api.get("/api/v1/events").json()["results"]
     assert [e["id"] for e in listed] == [mine.pk]
+
+
+def test_events_of_one_transaction_reach_the_broker_in_chunks(
+    tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    from hub import tasks
+    from hub.events import outbox
+
+    sent = []
+    monkeypatch.setattr(tasks.dispatch_events, "delay", lambda ids: sent.append(list(ids)))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        published = outbox.publish_many(
+            outbox.EventSpec(tenant, TEST_EVENT, f"s{n}", {"n": n}) for n in range(23)
+        )
+    assert [len(chunk) for chunk in sent] == [10, 10, 3]
+    assert [pk for chunk in sent for pk in chunk] == [e.pk for e in published]
+
+
+def test_a_rolled_back_batch_does_not_swallow_the_next_transactions_events(
+    tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    from hub import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.dispatch_events, "delay", lambda ids: sent.append(list(ids)))
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish(tenant=tenant, type=TEST_EVENT, subject_id="lost", payload={})
+            raise RuntimeError("rolled back")
+        with transaction.atomic():
+            kept = publish(tenant=tenant, type=TEST_EVENT, subject_id="kept", payload={})
+    assert sent == [[kept.pk]]
