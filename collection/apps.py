@@ -6,3 +6,11 @@ class CollectionConfig(AppConfig):
     name = "collection"
     label = "collection"
     verbose_name = "Collections"
+
+    def ready(self) -> None:
+        from collection import events, providers, subscribers  # noqa: F401  (registration)
+        from collection.services.outcomes import provisional_until
+        from payments import direct_debit
+
+        # Stripe-confirmed debits stay provisional for the scheme's own return window.
+        direct_debit.set_return_window_policy(provisional_until)

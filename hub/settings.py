@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -232,6 +233,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConstituentKindEnum": "registration.models.Constituent.Kind",
         "LifeEventKindEnum": "registration.models.LifeEvent.Kind",
+        "DirectDebitSchemeEnum": "collection.models.DirectDebitScheme",
     },
 }
 
@@ -269,9 +271,32 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 60.0,
     },
     "payments-resync-with-providers": {"task": "payments.resync_with_providers", "schedule": 300.0},
+    # Before banks' morning cut-offs: housekeeping, then each agency's collection run.
+    "collection-daily": {"task": "collection.daily", "schedule": crontab(hour=5, minute=30)},
+    "collection-resume-stalled-runs": {
+        "task": "collection.resume_stalled_runs",
+        "schedule": 300.0,
+    },
+    # Stripe payouts first, then yesterday's reconciliation once statements are in.
+    "reconciliation-sweep-stripe-payouts": {
+        "task": "reconciliation.sweep_stripe_payouts",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "reconciliation-daily": {
+        "task": "reconciliation.reconcile_yesterday",
+        "schedule": crontab(hour=6, minute=30),
+    },
 }
 # Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
 HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
+# What a new agency's reconciliation tolerances start as (each agency edits its own in
+# the admin): receipts may be booked this many days from their payment, amounts may
+# differ by this many minor units, and unmatched items are looked back at this far.
+HUB_RECONCILIATION_DEFAULTS = {
+    "date_window_days": int(os.environ.get("HUB_RECONCILIATION_DATE_WINDOW_DAYS", "3")),
+    "amount_tolerance": int(os.environ.get("HUB_RECONCILIATION_AMOUNT_TOLERANCE", "0")),
+    "lookback_days": int(os.environ.get("HUB_RECONCILIATION_LOOKBACK_DAYS", "35")),
+}
 
 # Outbound webhooks: seconds between attempts after each failure (then: failed).
 HUB_WEBHOOK_RETRY_SCHEDULE = [

@@ -27,6 +27,8 @@ api_v1 = [
     path("", include("hub.events.api.urls")),
     path("", include("registration.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("collection.api.urls")),
+    path("", include("reconciliation.api.urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("webhooks/stripe/<slug:tenant_slug>/", stripe_webhook, name="payments-stripe-webhook"),
     path("pay/<str:token>/", payment_page, name="payments-hosted-page"),
+    path("reconciliation/", include("reconciliation.urls")),
 ]
 
 

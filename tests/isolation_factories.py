@@ -122,3 +122,148 @@ def make_refund(tenant):
 
     payment = pay_with_test_card(payment=_sandbox_payment(tenant), card_number="4242424242424242")
     return create_refund(payment=payment, amount=250)
+
+
+def _reconciled_statement(tenant):
+    """A statement with a receipt nobody expected, imported and reconciled: it yields an
+    import, a line, a run and an exception of ``tenant``."""
+    import io
+
+    from django.utils import timezone
+
+    from reconciliation import services as reconciliation
+    from tests.reconciliation.camt import Entry, camt053
+
+    day = timezone.localdate()
+    content = camt053(
+        [Entry(4200, remittance=f"probe {os.urandom(4).hex()}")],
+        booked=day,
+        statement_id=f"PROBE-{os.urandom(4).hex()}",
+    )
+    statement_import = reconciliation.import_statement_file(
+        tenant=tenant, file=io.BytesIO(content), file_name="probe.xml", imported_by="test"
+    ).statement_import
+    run = reconciliation.start_run(
+        tenant=tenant, period_start=day, period_end=day, trigger="api", requested_by="test"
+    )
+    return statement_import, run
+
+
+@factory("reconciliation.StatementImport")
+def make_statement_import(tenant):
+    return _reconciled_statement(tenant)[0]
+
+
+@factory("reconciliation.StatementLine")
+def make_statement_line(tenant):
+    return _reconciled_statement(tenant)[0].statements.get().lines.get()
+
+
+@factory("reconciliation.ReconciliationRun")
+def make_reconciliation_run(tenant):
+    return _reconciled_statement(tenant)[1]
+
+
+@factory("reconciliation.ReconciliationException")
+def make_reconciliation_exception(tenant):
+    from reconciliation.models import ReconciliationException
+
+    run = _reconciled_statement(tenant)[1]
+    return ReconciliationException.objects.get(first_run=run)
+
+
+def _collection_plan(tenant):
+    """A debt in a three-instalment plan on a SEPA mandate, made through the services."""
+    from datetime import date
+
+    from collection.models import CollectionSettings
+    from collection.services import debts, mandates, plans
+
+    CollectionSettings.objects.get_or_create(
+        tenant=tenant,
+        defaults={
+            "creditor_name": "Isolation Probe",
+            "creditor_iban": "NL91ABNA0417164300",
+            "creditor_bic": "ABNANL2A",
+            "creditor_id": "DE98ZZZ09999999999",
+        },
+    )
+    constituent = make_constituent(tenant)
+    debt = debts.create_debt(
+        tenant=tenant,
+        constituent_id=constituent.pk,
+        service_id=make_service(tenant).pk,
+        reference=f"probe-{os.urandom(4).hex()}",
+        description="Isolation probe",
+        amount=900,
+        currency="EUR",
+        due_date=date(2024, 3, 1),
+    )
+    mandate = mandates.create_mandate(
+        tenant=tenant,
+        constituent_id=constituent.pk,
+        scheme="sepa_core",
+        account_holder_name="Isolation Probe",
+        signed_on=date(2024, 1, 2),
+        iban="DE89370400440532013000",
+        today=date(2024, 1, 2),
+    )
+    plan = plans.create_plan(
+        tenant=tenant,
+        debt=debt,
+        mandate_id=mandate.pk,
+        frequency="monthly",
+        count=3,
+        first_date=date(2024, 3, 1),
+        today=date(2024, 1, 2),
+    )
+    return debt, mandate, plan
+
+
+def _collection_run(tenant):
+    """A completed bank-file run (with its pain.008 file) of the plan's first instalment."""
+    from datetime import date
+
+    from collection.services import runs
+
+    _collection_plan(tenant)
+    run = runs.start_run(tenant=tenant, run_date=date(2024, 2, 29), trigger="api", enqueue=False)
+    return runs.process_run(run=run)
+
+
+@factory("collection.Debt")
+def make_debt(tenant):
+    return _collection_plan(tenant)[0]
+
+
+@factory("collection.Mandate")
+def make_mandate(tenant):
+    return _collection_plan(tenant)[1]
+
+
+@factory("collection.PaymentPlan")
+def make_payment_plan(tenant):
+    return _collection_plan(tenant)[2]
+
+
+@factory("collection.Instalment")
+def make_instalment(tenant):
+    return _collection_plan(tenant)[2].instalments.get(sequence=1)
+
+
+@factory("collection.CollectionRun")
+def make_collection_run(tenant):
+    return _collection_run(tenant)
+
+
+@factory("collection.ReturnFile")
+def make_return_file(tenant):
+    from collection.services import returns
+    from tests.collection.conftest import pain002
+
+    run = _collection_run(tenant)
+    attempt = run.attempts.get()
+    report = pain002(
+        f"PROBE-{os.urandom(4).hex()}", run.file_message_id, [(attempt.end_to_end_id, "AM04", None)]
+    )
+    return returns.import_return_file(tenant=tenant, filename="probe.xml", content=report).file

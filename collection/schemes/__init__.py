@@ -25,8 +25,15 @@ from .lead_times import (
     is_due_for_submission,
     refund_right_end,
     return_window_end,
+    run_collection_date,
     settlement_date,
     submission_date,
+)
+from .mandates import (
+    BACS_LODGEMENT_BUSINESS_DAYS,
+    SEPA_MANDATE_EXPIRY_MONTHS,
+    mandate_usable_from,
+    sepa_mandate_expiry,
 )
 from .pain002 import (
     Pain002Error,
@@ -43,10 +50,20 @@ from .pain008 import (
     build_pain008,
     validate_pain008,
 )
+from .provider_codes import scheme_reason_code
 from .return_codes import RetryPolicy, ReturnAction, ReturnRule, rule_for
-from .splitting import Frequency, ScheduleError, schedule_dates, split_evenly, validate_explicit
+from .splitting import (
+    Frequency,
+    ScheduleError,
+    add_months,
+    schedule_dates,
+    split_evenly,
+    validate_explicit,
+)
 
 __all__ = [
+    "BACS_LODGEMENT_BUSINESS_DAYS",
+    "SEPA_MANDATE_EXPIRY_MONTHS",
     "AccountError",
     "CreditorConfig",
     "DebitCollection",
@@ -63,10 +80,12 @@ __all__ = [
     "StatusReport",
     "TransactionStatus",
     "add_business_days",
+    "add_months",
     "build_pain008",
     "earliest_settlement_date",
     "is_business_day",
     "is_due_for_submission",
+    "mandate_usable_from",
     "mask_account",
     "next_business_day",
     "parse_pain002",
@@ -74,7 +93,10 @@ __all__ = [
     "refund_right_end",
     "return_window_end",
     "rule_for",
+    "run_collection_date",
     "schedule_dates",
+    "scheme_reason_code",
+    "sepa_mandate_expiry",
     "settlement_date",
     "split_evenly",
     "submission_date",

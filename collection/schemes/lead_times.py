@@ -30,6 +30,7 @@ __all__ = [
     "is_due_for_submission",
     "refund_right_end",
     "return_window_end",
+    "run_collection_date",
     "settlement_date",
     "submission_date",
 ]
@@ -99,6 +100,22 @@ def earliest_settlement_date(submitted_on: dt.date, scheme: Scheme) -> dt.date:
     """
     start = next_business_day(submitted_on, scheme)
     return add_business_days(start, LEAD_TIME_BUSINESS_DAYS[Scheme(scheme)], scheme)
+
+
+def run_collection_date(
+    due: dt.date, run_date: dt.date, scheme: Scheme, *, buffer_days: int = 0
+) -> dt.date:
+    """Settlement date a run on ``run_date`` asks for, for an instalment due on ``due``.
+
+    The due date rolled forward, as promised to the debtor; or, when the run is already past
+    the submission date (a paused run, a retry scheduled closer than the lead time), the
+    earliest date a file sent today can still reach, so the bank never refuses the date.
+    """
+    if buffer_days < 0:
+        raise ValueError("buffer_days cannot be negative")
+    wanted = settlement_date(due, scheme)
+    earliest = add_business_days(earliest_settlement_date(run_date, scheme), buffer_days, scheme)
+    return max(wanted, earliest)
 
 
 def return_window_end(settlement: dt.date, scheme: Scheme) -> dt.date:

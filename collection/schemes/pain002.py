@@ -46,6 +46,7 @@ class TransactionStatus:
     currency: str | None
     original_payment_info_id: str
     additional_info: tuple[str, ...] = ()
+    position: str = ""  # where in the file, e.g. "OrgnlPmtInfAndSts[1]/TxInfAndSts[2] (line 40)"
 
     @property
     def rejected(self) -> bool:
@@ -177,7 +178,9 @@ def _transaction(
     if amount_el is not None:
         amount = _minor_units((amount_el.text or "").strip(), _where(position, amount_el))
         currency = amount_el.get("Ccy")
-    return TransactionStatus(end_to_end, status, reason, amount, currency, pmt_id, info)
+    return TransactionStatus(
+        end_to_end, status, reason, amount, currency, pmt_id, info, _where(position, tx)
+    )
 
 
 def parse_pain002(data: bytes | str) -> StatusReport:

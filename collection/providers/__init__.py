@@ -1,0 +1,22 @@
+"""Collection providers: how a run hands its collections to the outside world.
+
+``bank_file`` writes a pain.008 file per run for the agency to send to its bank; ``stripe``
+confirms an off-session PaymentIntent per collection on the agency's own Stripe account.
+"""
+
+# Importing the implementations registers them.
+from collection.providers import bank_file, stripe  # noqa: F401
+from collection.providers.base import (
+    CollectionProviderPlugin,
+    ProviderUnavailable,
+    SubmissionDeclined,
+)
+from collection.providers.registry import get_collector, registry
+
+__all__ = [
+    "CollectionProviderPlugin",
+    "ProviderUnavailable",
+    "SubmissionDeclined",
+    "get_collector",
+    "registry",
+]

@@ -1,0 +1,91 @@
+"""SEPA bank files: one pain.008.001.02 per run, for the agency to send to its bank.
+
+Nothing leaves the hub at submission time: an attempt is "submitted" when it is committed
+to the run, and the file is written once, when the run's last chunk is done. The file is
+validated against the official XSD before it is stored, and its MsgId is kept so the bank's
+status report (pain.002) can be matched back to the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.base import ContentFile
+from lxml import etree
+
+from collection.models import CollectionAttempt, CollectionRun, CollectionSettings
+from collection.providers.base import CollectionProviderPlugin
+from collection.providers.registry import registry
+from collection.schemes import CreditorConfig, DebitCollection, Scheme, build_pain008
+from collection.settings_validation import sepa_creditor_errors
+
+
+def creditor_config(settings: CollectionSettings) -> CreditorConfig:
+    return CreditorConfig(
+        name=settings.creditor_name,
+        iban=settings.creditor_iban,
+        bic=settings.creditor_bic,
+        creditor_id=settings.creditor_id,
+    )
+
+
+def _remittance(attempt: CollectionAttempt) -> str:
+    instalment = attempt.instalment
+    debt = instalment.debt
+    return f"{debt.reference} instalment {instalment.sequence} {debt.description}"[:140]
+
+
+def _collections(run: CollectionRun) -> list[DebitCollection]:
+    attempts = (
+        CollectionAttempt.objects.filter(
+            tenant_id=run.tenant_id, run=run, scheme=Scheme.SEPA_CORE.value, payment__isnull=False
+        )
+        .select_related("instalment__debt", "instalment__mandate")
+        .order_by("collection_date", "end_to_end_id")
+    )
+    collections = []
+    for attempt in attempts.iterator(chunk_size=2000):
+        mandate = attempt.instalment.mandate
+        collections.append(
+            DebitCollection(
+                end_to_end_id=attempt.end_to_end_id,
+                amount=attempt.amount,
+                debtor_name=mandate.account_holder_name,
+                debtor_iban=mandate.iban,
+                debtor_bic=mandate.bic or None,
+                mandate_id=mandate.reference,
+                mandate_signed_on=mandate.signed_on,
+                sequence_type=attempt.sequence_type,
+                collection_date=attempt.collection_date,
+                remittance_info=_remittance(attempt),
+            )
+        )
+    return collections
+
+
+def _message_id(xml: bytes) -> str:
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    found = root.find(".//{*}GrpHdr/{*}MsgId")
+    return found.text if found is not None and found.text else ""
+
+
+@registry.register("bank_file")
+class BankFileCollector(CollectionProviderPlugin):
+    external = False
+
+    def readiness_problems(self, *, tenant, settings) -> list[str]:
+        return sepa_creditor_errors(settings)
+
+    def submit(self, *, attempt: CollectionAttempt) -> str:
+        # The bank knows a collection by its end-to-end id; so do its status reports.
+        return attempt.end_to_end_id
+
+    def finish_run(self, *, run: CollectionRun, settings: CollectionSettings) -> None:
+        collections = _collections(run)
+        if not collections:
+            return
+        xml = build_pain008(creditor_config(settings), collections)
+        run.file.save(f"{run.tenant.slug}/{run.pk}.xml", ContentFile(xml), save=False)
+        run.file_sha256 = hashlib.sha256(xml).hexdigest()
+        run.file_message_id = _message_id(xml)
+        run.save(update_fields=["file", "file_sha256", "file_message_id"])

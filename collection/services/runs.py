@@ -1,0 +1,559 @@
+"""Collection runs: pick what is due, present it in parallel chunks, never twice.
+
+How a run works
+---------------
+1. ``start_run`` (one transaction) selects the instalments whose last submission day has
+   come (see ``selectors.due_instalments``), writes the run and its chunks (lists of
+   instalment ids, ``chunk_size`` each) and, on commit, queues one Celery task per chunk.
+2. ``collect_chunk`` works a chunk in small batches. Each batch is one transaction that
+   locks up to ``batch_size`` of the chunk's instalments that are still due with
+   ``SELECT … FOR UPDATE SKIP LOCKED`` and, for each, creates the payment through the
+   payments services, writes the attempt (unique per instalment and attempt number) and
+   moves the instalment to ``submitted``. Any number of workers may work the same chunk
+   (a redelivered task, the sweeper, an operator's command): a row one worker holds is
+   skipped by the others, and once its transaction commits the instalment is no longer due,
+   so no second worker can pick it. The unique attempt constraint is the last line of
+   defence: if it ever fires, the batch rolls back and the task fails loudly.
+3. Bank files need no outside call, so the batch also submits the payment. Stripe does:
+   the batch only claims (attempt ``pending``); the PaymentIntent is confirmed after the
+   commit, with an idempotency key derived from (instalment, attempt number), and a second
+   short transaction records the result. A worker killed in between leaves a ``pending``
+   attempt that the next worker on the chunk resumes with the same key, so Stripe returns
+   the same PaymentIntent instead of debiting twice.
+4. A worker killed mid-batch loses only that batch's uncommitted transaction: the row
+   locks go with its connection and the instalments are due again for the next worker.
+   The sweeper (``resume_stalled_runs``, beat) requeues chunks of runs that have not
+   finished; a chunk is ``done`` when nothing in it is due and nothing is pending.
+5. ``finish_run`` runs after every chunk; under a lock on the run row, the first call that
+   finds every chunk done writes the bank file (if any), the totals and the
+   ``collection_run.completed`` event. Later calls see the run completed and do nothing.
+
+On SQLite (the zero-server default) ``FOR UPDATE`` is a no-op, but writes are serialised
+by the database lock (transactions begin IMMEDIATE), which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from collection import events
+from collection.models import (
+    CollectionAttempt,
+    CollectionChunk,
+    CollectionRun,
+    CollectionSettings,
+    Instalment,
+    Mandate,
+)
+from collection.providers import (
+    CollectionProviderPlugin,
+    ProviderUnavailable,
+    SubmissionDeclined,
+    get_collector,
+)
+from collection.schemes import Pain008Error, Scheme, SequenceType, run_collection_date
+from collection.selectors import collection_settings, due_instalments
+from collection.services import debts
+from collection.services.payloads import instalment_payload, run_payload
+from hub.api.errors import HubError, RuleViolation
+from hub.events.outbox import publish
+from payments import services as payments
+from payments.models import PaymentMethod
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+# Longer than a chunk task may run (CELERY_TASK_TIME_LIMIT): after that, nobody is working it.
+STALLED_AFTER = dt.timedelta(minutes=15)
+
+R = CollectionRun.State
+A = CollectionAttempt.State
+
+
+class DuplicateAttempt(RuntimeError):
+    """The unique (instalment, attempt number) constraint refused a second presentation."""
+
+
+@dataclass
+class ChunkOutcome:
+    submitted: int = 0
+    declined: int = 0
+    refused: int = 0
+    waiting: int = 0  # Stripe could not be asked; the attempt stays pending for a retry
+    paused: bool = False
+    done: bool = False
+
+
+def start_run(
+    *,
+    tenant: Tenant,
+    run_date: dt.date,
+    trigger: str,
+    record_refusal: bool = False,
+    enqueue: bool = True,
+) -> CollectionRun:
+    """Create a run for ``run_date`` and its chunks; queue the chunks once committed.
+
+    A paused agency or an incomplete set-up is refused (422). The daily schedule passes
+    ``record_refusal`` so that a set-up problem leaves a failed run operators can see.
+    A scheduled run exists once per agency and day: asking again returns it.
+    """
+    settings = collection_settings(tenant)
+    if settings.runs_paused:
+        raise RuleViolation(
+            f"Collection runs are paused for this agency: {settings.paused_reason or 'paused'}",
+            code="runs_paused",
+        )
+    collector = get_collector(settings.provider)
+    problems = collector.readiness_problems(tenant=tenant, settings=settings)
+    if problems and not record_refusal:
+        raise RuleViolation(
+            "Collection settings are incomplete: " + "; ".join(problems),
+            code="collection_settings_incomplete",
+        )
+    with transaction.atomic():
+        if trigger == CollectionRun.Trigger.SCHEDULE:
+            existing = CollectionRun.objects.filter(
+                tenant=tenant, run_date=run_date, trigger=trigger
+            ).first()
+            if existing is not None:
+                return existing
+        try:
+            with transaction.atomic():
+                run = CollectionRun.objects.create(
+                    tenant=tenant, run_date=run_date, trigger=trigger, provider=settings.provider
+                )
+        except IntegrityError:
+            # The same scheduled run, started concurrently (a redelivered beat task).
+            return CollectionRun.objects.get(tenant=tenant, run_date=run_date, trigger=trigger)
+        if problems:
+            _fail(run, "Collection settings are incomplete: " + "; ".join(problems))
+            return run
+        ids = list(
+            due_instalments(tenant, run_date)
+            .order_by("submit_on", "pk")
+            .values_list("pk", flat=True)
+        )
+        size = settings.chunk_size
+        chunks = CollectionChunk.objects.bulk_create(
+            CollectionChunk(tenant=tenant, run=run, number=n, instalment_ids=ids[i : i + size])
+            for n, i in enumerate(range(0, len(ids), size), start=1)
+        )
+        run.selected_count = len(ids)
+        run.save(update_fields=["selected_count"])
+        if not ids:
+            _complete(run)
+        elif enqueue:
+            chunk_ids = [chunk.pk for chunk in chunks]
+            transaction.on_commit(lambda: _enqueue_chunks(chunk_ids))
+    return run
+
+
+def _enqueue_chunks(chunk_ids: list[int]) -> None:
+    from collection.tasks import collect_chunk as collect_chunk_task
+
+    for chunk_id in chunk_ids:
+        try:
+            collect_chunk_task.delay(chunk_id)
+        except Exception:
+            # The sweeper requeues chunks of unfinished runs; a broker hiccup delays only.
+            logger.warning("could not enqueue collection chunk %s", chunk_id)
+
+
+def _runs_paused(tenant_id: str) -> bool:
+    return CollectionSettings.objects.filter(tenant_id=tenant_id, runs_paused=True).exists()
+
+
+def _due_in_chunk(run: CollectionRun, chunk: CollectionChunk):
+    return due_instalments(run.tenant, run.run_date).filter(pk__in=chunk.instalment_ids)
+
+
+def collect_chunk(
+    *, chunk: CollectionChunk, batch_size: int = BATCH_SIZE, throttle: float = 0.0
+) -> ChunkOutcome:
+    """Present every still-due instalment of ``chunk``. Safe to run twice, or at once."""
+    outcome = ChunkOutcome()
+    chunk = CollectionChunk.objects.select_related("run__tenant").get(pk=chunk.pk)
+    run = chunk.run
+    if chunk.state == CollectionChunk.State.DONE or run.state != R.RUNNING:
+        outcome.done = chunk.state == CollectionChunk.State.DONE
+        return outcome
+    collector = get_collector(run.provider)
+    settings = collection_settings(run.tenant)
+    _resume_pending(run, chunk, collector, outcome)
+    while True:
+        if _runs_paused(run.tenant_id):
+            outcome.paused = True
+            return outcome
+        claimed = _claim_batch(run, chunk, collector, settings, batch_size, outcome)
+        if claimed is None:
+            break
+        waiting = outcome.waiting
+        for attempt in claimed:
+            _submit_externally(attempt, collector, outcome)
+        if outcome.waiting > waiting:
+            break  # the provider is down: claim no more until the sweeper tries again
+        if throttle:
+            time.sleep(throttle)
+    outcome.done = _close_chunk_if_finished(run, chunk)
+    return outcome
+
+
+def _claim_batch(
+    run: CollectionRun,
+    chunk: CollectionChunk,
+    collector: CollectionProviderPlugin,
+    settings: CollectionSettings,
+    batch_size: int,
+    outcome: ChunkOutcome,
+) -> list[CollectionAttempt] | None:
+    """One transaction: lock up to ``batch_size`` due instalments and present them.
+
+    Returns the attempts still to hand to an external provider, or None when nothing in
+    the chunk could be locked (all presented, or held by another worker).
+    """
+    to_submit: list[CollectionAttempt] = []
+    with transaction.atomic():
+        instalments = list(
+            _due_in_chunk(run, chunk)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("debt__service", "mandate")
+            .order_by("pk")[:batch_size]
+        )
+        if not instalments:
+            return None
+        presented: dict[str, dt.date] = {}
+        for instalment in instalments:
+            attempt = _present(run, instalment, collector, settings, outcome)
+            if attempt is None:
+                continue
+            mandate_id = instalment.mandate_id
+            presented[mandate_id] = max(
+                attempt.collection_date, presented.get(mandate_id, attempt.collection_date)
+            )
+            if attempt.state == A.PENDING:
+                to_submit.append(attempt)
+        _mark_mandates_presented(presented)
+    return to_submit
+
+
+def _mark_mandates_presented(presented: dict[str, dt.date]) -> None:
+    """FRST is used up, and the SEPA 36-month expiry clock restarts.
+
+    The rows are locked in id order first, so two workers' batches that share a mandate
+    wait for each other instead of deadlocking; then one UPDATE per collection date.
+    """
+    if not presented:
+        return
+    ids = sorted(presented)
+    list(Mandate.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    by_day: dict[dt.date, list[str]] = {}
+    for mandate_id in ids:
+        by_day.setdefault(presented[mandate_id], []).append(mandate_id)
+    for day, mandate_ids in by_day.items():
+        Mandate.objects.filter(pk__in=mandate_ids).filter(
+            Q(last_presented_on__isnull=True) | Q(last_presented_on__lt=day)
+        ).update(first_collection_presented=True, last_presented_on=day)
+
+
+def _sequence_type(mandate: Mandate) -> str:
+    if Scheme(mandate.scheme) is Scheme.SEPA_CORE and not mandate.first_collection_presented:
+        return SequenceType.FIRST.value
+    return SequenceType.RECURRING.value
+
+
+def _end_to_end_id(attempt_id: str) -> str:
+    # SEPA identifiers may not contain "_"; "ATT-…" is 28 characters of the allowed set.
+    return attempt_id.replace("_", "-").upper()
+
+
+def _present(
+    run: CollectionRun,
+    instalment: Instalment,
+    collector: CollectionProviderPlugin,
+    settings: CollectionSettings,
+    outcome: ChunkOutcome,
+) -> CollectionAttempt | None:
+    """Write the attempt and its payment for a locked instalment (inside the batch)."""
+    debt = instalment.debt
+    scheme = Scheme(instalment.scheme)
+    number = instalment.attempt_count + 1
+    attempt = CollectionAttempt(
+        tenant_id=run.tenant_id,
+        instalment=instalment,
+        run=run,
+        number=number,
+        scheme=scheme.value,
+        amount=instalment.amount,
+        currency=instalment.currency,
+        sequence_type=_sequence_type(instalment.mandate),
+        collection_date=run_collection_date(
+            instalment.collect_on,
+            run.run_date,
+            scheme,
+            buffer_days=settings.submission_buffer_days,
+        ),
+    )
+    attempt.end_to_end_id = _end_to_end_id(attempt.pk)
+    instalment.attempt_count = number
+    instalment.first_presented_on = instalment.first_presented_on or attempt.collection_date
+    instalment.updated_at = timezone.now()
+    try:
+        payment = payments.create_payment(
+            tenant=run.tenant,
+            service=debt.service,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            description=f"{debt.description} ({instalment.sequence})"[:255],
+            reference=debt.reference,
+            method=PaymentMethod.DIRECT_DEBIT,
+            constituent=debt.constituent_id,
+            metadata={
+                "collection_attempt": attempt.pk,
+                "instalment": instalment.pk,
+                "debt": debt.pk,
+                "end_to_end_id": attempt.end_to_end_id,
+            },
+            provider=run.provider,
+        )
+    except HubError as exc:
+        _refuse(attempt, instalment, exc, outcome)
+        return None
+    attempt.payment = payment
+    if not collector.external:
+        payments.submit_direct_debit(
+            payment=payment, provider_reference=collector.submit(attempt=attempt)
+        )
+        attempt.state = A.SUBMITTED
+    _insert_attempt(attempt)
+    instalment.state = Instalment.State.SUBMITTED
+    instalment.save(update_fields=["state", "attempt_count", "first_presented_on", "updated_at"])
+    if attempt.state == A.SUBMITTED:
+        _publish_submitted(instalment, attempt)
+        outcome.submitted += 1
+    return attempt
+
+
+def _insert_attempt(attempt: CollectionAttempt) -> None:
+    """The unique (instalment, number) index is the last line of defence: the row lock
+    already keeps a second worker away, so a violation is a bug, and it fails the whole
+    batch (no savepoint: the transaction is aborted and rolls back) rather than skip."""
+    try:
+        attempt.save(force_insert=True)
+    except IntegrityError as exc:
+        logger.error("%s attempt %s exists already", attempt.instalment_id, attempt.number)
+        raise DuplicateAttempt(
+            f"{attempt.instalment_id} attempt {attempt.number} was presented before"
+        ) from exc
+
+
+def _refuse(attempt, instalment, exc: HubError, outcome: ChunkOutcome) -> None:
+    """Payments refused the collection (service closed, registration ended …): this
+    instalment stops here for a caseworker, like a STOP return code."""
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else "refused"
+    attempt.state = A.FAILED
+    attempt.failure_code = code[:50]
+    attempt.failure_action = "stop"
+    attempt.provider_error = str(exc.detail)[:500]
+    attempt.failed_at = timezone.now()
+    _insert_attempt(attempt)
+    instalment.state = Instalment.State.FAILED
+    instalment.last_failure_code = attempt.failure_code
+    instalment.save(
+        update_fields=[
+            "state",
+            "attempt_count",
+            "first_presented_on",
+            "last_failure_code",
+            "updated_at",
+        ]
+    )
+    debts.put_in_arrears(debts.lock_debt(instalment.debt_id), since=timezone.localdate())
+    publish(
+        tenant=instalment.tenant,
+        type=events.INSTALMENT_FAILED,
+        subject_id=instalment.pk,
+        payload={
+            **instalment_payload(instalment, attempt),
+            "reason_code": attempt.failure_code,
+            "action": "stop",
+            "final": True,
+            "retry_on": None,
+        },
+    )
+    outcome.refused += 1
+
+
+def _publish_submitted(instalment: Instalment, attempt: CollectionAttempt) -> None:
+    publish(
+        tenant=instalment.tenant,
+        type=events.INSTALMENT_SUBMITTED,
+        subject_id=instalment.pk,
+        payload=instalment_payload(instalment, attempt),
+    )
+
+
+def _resume_pending(run, chunk, collector, outcome: ChunkOutcome) -> None:
+    """Attempts a killed worker claimed but never handed to the provider."""
+    pending = CollectionAttempt.objects.filter(
+        tenant_id=run.tenant_id,
+        run=run,
+        state=A.PENDING,
+        instalment_id__in=chunk.instalment_ids,
+    ).select_related("instalment__debt", "instalment__mandate", "payment__provider_account")
+    for attempt in pending:
+        _submit_externally(attempt, collector, outcome)
+
+
+def _submit_externally(attempt, collector, outcome: ChunkOutcome) -> None:
+    try:
+        reference = collector.submit(attempt=attempt)
+    except ProviderUnavailable as exc:
+        CollectionAttempt.objects.filter(pk=attempt.pk).update(provider_error=str(exc)[:500])
+        outcome.waiting += 1
+        return
+    except SubmissionDeclined as exc:
+        with transaction.atomic():
+            locked = _lock_pending(attempt)
+            if locked is None:
+                return
+            # Submitted, and refused: the payment fails and the return rules take over
+            # (the collection app applies them when payments publishes payment.failed).
+            locked.state = A.SUBMITTED
+            locked.provider_error = f"{exc.code}: {exc.message}"[:500]
+            locked.save(update_fields=["state", "provider_error"])
+            payments.fail_direct_debit(payment=locked.payment, code=exc.code, message=exc.message)
+        outcome.declined += 1
+        return
+    with transaction.atomic():
+        locked = _lock_pending(attempt)
+        if locked is None:
+            return
+        payments.submit_direct_debit(payment=locked.payment, provider_reference=reference)
+        locked.state = A.SUBMITTED
+        locked.provider_error = ""
+        locked.save(update_fields=["state", "provider_error"])
+        _publish_submitted(locked.instalment, locked)
+    outcome.submitted += 1
+
+
+def _lock_pending(attempt: CollectionAttempt) -> CollectionAttempt | None:
+    return (
+        CollectionAttempt.objects.select_for_update(of=("self",))
+        .select_related("instalment", "payment")
+        .filter(pk=attempt.pk, state=A.PENDING)
+        .first()
+    )
+
+
+def _close_chunk_if_finished(run: CollectionRun, chunk: CollectionChunk) -> bool:
+    if _due_in_chunk(run, chunk).exists():
+        return False  # held by another worker, which closes the chunk when it is done
+    pending = CollectionAttempt.objects.filter(
+        tenant_id=run.tenant_id, run=run, state=A.PENDING, instalment_id__in=chunk.instalment_ids
+    ).exists()
+    if pending:
+        return False
+    CollectionChunk.objects.filter(pk=chunk.pk, state=CollectionChunk.State.PENDING).update(
+        state=CollectionChunk.State.DONE, completed_at=timezone.now()
+    )
+    return True
+
+
+def finish_run(*, run: CollectionRun) -> CollectionRun:
+    """Complete the run once every chunk is done: the file, the totals, the event."""
+    with transaction.atomic():
+        run = CollectionRun.objects.select_for_update().select_related("tenant").get(pk=run.pk)
+        if run.state != R.RUNNING:
+            return run
+        if run.chunks.filter(state=CollectionChunk.State.PENDING).exists():
+            return run
+        collector = get_collector(run.provider)
+        try:
+            with transaction.atomic():
+                collector.finish_run(run=run, settings=collection_settings(run.tenant))
+        except Pain008Error as exc:
+            _fail(run, f"The bank file could not be written: {exc}")
+            return run
+        _complete(run)
+    return run
+
+
+def _complete(run: CollectionRun) -> None:
+    attempts = CollectionAttempt.objects.filter(tenant_id=run.tenant_id, run=run)
+    accepted = attempts.exclude(payment=None).filter(provider_error="")
+    totals = {
+        row["currency"]: {"count": row["count"], "amount": row["amount"] or 0}
+        for row in accepted.values("currency")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("currency")
+    }
+    run.totals = totals
+    run.submitted_count = sum(t["count"] for t in totals.values())
+    run.declined_count = attempts.count() - run.submitted_count
+    run.state = R.COMPLETED
+    run.completed_at = timezone.now()
+    run.save(update_fields=["totals", "submitted_count", "declined_count", "state", "completed_at"])
+    publish(
+        tenant=run.tenant,
+        type=events.RUN_COMPLETED,
+        subject_id=run.pk,
+        payload=run_payload(run),
+    )
+
+
+def _fail(run: CollectionRun, error: str) -> None:
+    run.state = R.FAILED
+    run.error = error[:5000]
+    run.completed_at = timezone.now()
+    run.save(update_fields=["state", "error", "completed_at"])
+    publish(tenant=run.tenant, type=events.RUN_FAILED, subject_id=run.pk, payload=run_payload(run))
+
+
+def process_run(
+    *,
+    run: CollectionRun,
+    batch_size: int = BATCH_SIZE,
+    throttle: float = 0.0,
+    chunk_numbers: set[int] | None = None,
+) -> CollectionRun:
+    """Work every chunk of ``run`` in this process, then finish it (the management
+    command, tests; production queues one task per chunk instead)."""
+    chunks = CollectionChunk.objects.filter(
+        tenant_id=run.tenant_id, run=run, state=CollectionChunk.State.PENDING
+    ).order_by("number")
+    for chunk in list(chunks):
+        if chunk_numbers is None or chunk.number in chunk_numbers:
+            collect_chunk(chunk=chunk, batch_size=batch_size, throttle=throttle)
+    return finish_run(run=run)
+
+
+def stalled_chunk_ids(*, tenant: Tenant, now: dt.datetime) -> list[int]:
+    """Chunks of runs that should have finished by now: their worker died, or the broker
+    lost the task. Requeueing a chunk someone is still working is harmless."""
+    return list(
+        CollectionChunk.objects.filter(
+            tenant=tenant,
+            state=CollectionChunk.State.PENDING,
+            run__state=R.RUNNING,
+            run__created_at__lte=now - STALLED_AFTER,
+        ).values_list("pk", flat=True)
+    )
+
+
+def unfinished_runs(*, tenant: Tenant) -> list[CollectionRun]:
+    """Running runs with every chunk done: the task that should have finished them died."""
+    return list(
+        CollectionRun.objects.filter(tenant=tenant, state=R.RUNNING).exclude(
+            chunks__state=CollectionChunk.State.PENDING
+        )
+    )

@@ -1,0 +1,169 @@
+"""Writing matches in batches, and the ledger postings a bank receipt causes.
+
+Matches are buffered and inserted with a few bulk inserts per batch of lines: a run
+over a 100,000-line statement must not make 300,000 single-row inserts.
+
+A bank line matched to money a provider held (a Stripe payout, a sandbox settlement)
+moves it in the ledger from ``provider_clearing`` to ``bank``. The posting is keyed by
+the statement line, so a line is posted once however often it is reconciled. Bank-file
+direct debits were booked straight to ``bank`` when collected: nothing moves for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from payments import ledger
+from payments.models import LedgerAccount
+from reconciliation import bulk
+from reconciliation.expected import ExpectedItem
+from reconciliation.models import (
+    Channel,
+    ItemKind,
+    Match,
+    MatchItem,
+    MatchLine,
+    ReconciliationRun,
+    StatementLine,
+)
+from tenants.ids import new_id
+from tenants.models import Tenant
+
+
+@dataclass
+class PlannedMatch:
+    """A match decided and not written yet (``pk`` is final already)."""
+
+    pk: str
+    method: str
+    channel: str
+    currency: str
+    lines: list[StatementLine]
+    items: list[ExpectedItem]
+    note: str = ""
+
+    @property
+    def reported_amount(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def expected_amount(self) -> int:
+        return sum(item.amount for item in self.items)
+
+
+class MatchWriter:
+    def __init__(self, *, tenant: Tenant, run: ReconciliationRun | None) -> None:
+        self.tenant = tenant
+        self.run = run
+        self._pending: list[PlannedMatch] = []
+        self.count = 0
+
+    def add(
+        self,
+        *,
+        method: str,
+        channel: str,
+        lines: list[StatementLine],
+        items: list[ExpectedItem],
+        note: str = "",
+    ) -> PlannedMatch:
+        first = lines[0] if lines else items[0]
+        match = PlannedMatch(
+            pk=new_id("mat"),
+            method=method,
+            channel=channel,
+            currency=first.currency,
+            lines=lines,
+            items=items,
+            note=note,
+        )
+        self._pending.append(match)
+        return match
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        tenant_id, now = self.tenant.pk, timezone.now()
+        bulk.insert(
+            Match,
+            [
+                {
+                    "id": match.pk,
+                    "tenant_id": tenant_id,
+                    "run_id": self.run.pk if self.run else None,
+                    "method": match.method,
+                    "channel": match.channel,
+                    "currency": match.currency,
+                    "reported_amount": match.reported_amount,
+                    "expected_amount": match.expected_amount,
+                    "note": match.note,
+                    "created_at": now,
+                }
+                for match in pending
+            ],
+        )
+        bulk.insert(
+            MatchLine,
+            [
+                {"tenant_id": tenant_id, "match_id": match.pk, "line_id": line.pk}
+                for match in pending
+                for line in match.lines
+            ],
+        )
+        bulk.insert(
+            MatchItem,
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "match_id": match.pk,
+                    "kind": item.kind,
+                    "object_id": item.object_id,
+                    "amount": item.amount,
+                }
+                for match in pending
+                for item in match.items
+            ],
+        )
+        for match in pending:
+            post_bank_movement(tenant=self.tenant, match=match)
+        self.count += len(pending)
+
+
+def post_bank_movement(*, tenant: Tenant, match: PlannedMatch) -> None:
+    """Move what the bank reported for provider-held items from clearing to bank."""
+    lines, items = match.lines, match.items
+    if match.channel != Channel.BANK or not lines or not items:
+        return
+    if any(item.kind == ItemKind.RETURN for item in items):
+        return  # payments posts a return against the account the debit was collected to
+    held_by_provider = [item for item in items if not item.settled_in_bank]
+    if not held_by_provider:
+        return
+    # What really arrived, less the part the ledger already has in the bank.
+    amount = match.reported_amount - sum(i.amount for i in items if i.settled_in_bank)
+    if amount == 0:
+        return
+    payout = any(item.kind == ItemKind.PAYOUT for item in items)
+    kind = "payout" if payout else ("bank_receipt" if amount > 0 else "bank_payment")
+    bank, clearing = LedgerAccount.BANK, LedgerAccount.PROVIDER_CLEARING
+    entries = (
+        [(bank, amount, 0), (clearing, 0, amount)]
+        if amount > 0
+        else [
+            (clearing, -amount, 0),
+            (bank, 0, -amount),
+        ]
+    )
+    first = lines[0]
+    ledger.post(
+        tenant=tenant,
+        currency=match.currency,
+        kind=kind,
+        reference=held_by_provider[0].object_id,
+        idempotency_key=f"reconciliation:{first.pk}",
+        lines=entries,
+        description=f"Statement line {first.pk} ({first.booking_date.isoformat()})",
+    )

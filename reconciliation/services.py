@@ -1,0 +1,112 @@
+"""Every write reconciliation makes, for the API, the admin, tasks and subscribers.
+
+The work lives in one module per concern (imports, stripe_payouts, runs, resolutions);
+this module is the one place callers import from, plus the cross-agency daily jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from reconciliation.imports import ImportResult, StatementRejected, import_statement_file
+from reconciliation.models import ReconciliationRun, ReconciliationSettings
+from reconciliation.resolutions import resolve_exception
+from reconciliation.runs import start_run
+from reconciliation.selectors import settings_for
+from reconciliation.stripe_payouts import (
+    PayoutImportError,
+    import_stripe_payout,
+    sweep_stripe_payouts,
+)
+from tenants.models import Tenant
+from tenants.scope import all_tenants, tenant_scope
+
+__all__ = [
+    "ImportResult",
+    "PayoutImportError",
+    "StatementRejected",
+    "import_statement_file",
+    "import_stripe_payout",
+    "reconcile_yesterday_for_every_agency",
+    "resolve_exception",
+    "start_run",
+    "sweep_payouts_for_every_agency",
+    "sweep_stripe_payouts",
+    "update_settings",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _active_tenants() -> list[Tenant]:
+    with all_tenants():
+        return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).order_by("slug"))
+
+
+def sweep_payouts_for_every_agency(*, days: int = 7) -> int:
+    """Beat, daily: import the paid Stripe payouts no ``payout.paid`` event brought."""
+    imported = 0
+    for tenant in _active_tenants():
+        imported += sweep_stripe_payouts(tenant=tenant, days=days)
+    return imported
+
+
+def reconcile_yesterday_for_every_agency(*, today: date | None = None) -> list[str]:
+    """Beat, daily: one scheduled run per agency for yesterday. Safe to run twice: an
+    agency whose scheduled run for that day completed is skipped."""
+    day = (today or timezone.localdate()) - timedelta(days=1)
+    started = []
+    for tenant in _active_tenants():
+        with tenant_scope(tenant):
+            if not settings_for(tenant).daily_run_enabled:
+                continue
+            done = ReconciliationRun.objects.filter(
+                trigger=ReconciliationRun.Trigger.SCHEDULE,
+                period_start=day,
+                period_end=day,
+                state=ReconciliationRun.State.COMPLETED,
+            ).exists()
+        if done:
+            continue
+        try:
+            run = start_run(
+                tenant=tenant,
+                period_start=day,
+                period_end=day,
+                trigger=ReconciliationRun.Trigger.SCHEDULE,
+                requested_by="schedule",
+            )
+        except Exception:
+            # One agency's failure must not stop the others' runs; the error is logged
+            # with its traceback and the next beat tries again.
+            logger.exception("daily reconciliation of %s failed", tenant.slug)
+            continue
+        started.append(run.pk)
+    return started
+
+
+def update_settings(
+    *,
+    tenant: Tenant,
+    date_window_days: int | None = None,
+    amount_tolerance: int | None = None,
+    lookback_days: int | None = None,
+    daily_run_enabled: bool | None = None,
+) -> ReconciliationSettings:
+    settings = settings_for(tenant)
+    changes = {
+        "date_window_days": date_window_days,
+        "amount_tolerance": amount_tolerance,
+        "lookback_days": lookback_days,
+        "daily_run_enabled": daily_run_enabled,
+    }
+    for field, value in changes.items():
+        if value is not None:
+            setattr(settings, field, value)
+    settings.updated_at = timezone.now()
+    with tenant_scope(tenant):
+        settings.save()
+    return settings

@@ -1,0 +1,261 @@
+"""Importing a Stripe payout and the balance transactions it paid out.
+
+A paid payout becomes a "statement" of the agency's Stripe balance: each balance
+transaction (charge, refund, dispute, fee, …) is a line with its gross amount and
+Stripe's fee, and the payout amount is the closing balance, i.e. what arrives in the
+bank. Matching then pairs charges with the hub's payments by their Stripe ids, and the
+payout with the bank line that received it.
+
+Each agency's own credentials are used (``stripe.StripeClient`` per account, never the
+global key). The import is atomic and idempotent: a payout is imported once, and its
+transactions must add up to the payout or nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+import stripe
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payments.models import ProviderAccount
+from reconciliation import bulk, references
+from reconciliation.imports import ImportResult
+from reconciliation.models import BankStatement, Channel, StatementImport, StatementLine
+from tenants.ids import new_id
+from tenants.models import Tenant
+from tenants.scope import tenant_scope
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+BATCH_SIZE = 1000
+STRIPE = "stripe"
+
+
+class PayoutImportError(Exception):
+    """The payout cannot be imported (now); nothing was stored."""
+
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+def stripe_client(account: ProviderAccount) -> stripe.StripeClient:
+    if not account.secret_key:
+        raise PayoutImportError(f"Stripe account {account.pk} has no secret key")
+    return stripe.StripeClient(account.secret_key, max_network_retries=2)
+
+
+def import_stripe_payout(
+    *, tenant: Tenant, payout_id: str, provider_account: ProviderAccount | None = None
+) -> ImportResult:
+    """Import payout ``payout_id`` of ``tenant`` (from ``provider_account``, or from
+    whichever of the agency's active Stripe accounts knows it)."""
+    with tenant_scope(tenant):
+        existing = (
+            BankStatement.objects.select_related("statement_import")
+            .filter(channel=Channel.STRIPE, statement_id=payout_id)
+            .first()
+        )
+        if existing is not None:
+            return ImportResult(existing.statement_import, created=False)
+        accounts = (
+            [provider_account]
+            if provider_account is not None
+            else list(ProviderAccount.objects.filter(provider=STRIPE, active=True))
+        )
+        if not accounts:
+            raise PayoutImportError(f"{tenant.slug} has no active Stripe account")
+        for account in accounts:
+            client = stripe_client(account)
+            payout = _retrieve(client, payout_id)
+            if payout is None:
+                continue
+            try:
+                with transaction.atomic():
+                    return ImportResult(_import(tenant, account, client, payout), created=True)
+            except IntegrityError:
+                existing = BankStatement.objects.filter(
+                    channel=Channel.STRIPE, statement_id=payout_id
+                ).first()
+                if existing is None:
+                    raise
+                return ImportResult(existing.statement_import, created=False)
+        raise PayoutImportError(f"No Stripe account of {tenant.slug} knows payout {payout_id}")
+
+
+def sweep_stripe_payouts(*, tenant: Tenant, days: int = 7) -> int:
+    """Import every paid payout that arrived in the last ``days`` days and is not in the
+    hub yet (the safety net under the ``payout.paid`` event). Returns how many."""
+    since = int((timezone.now() - timedelta(days=days)).timestamp())
+    imported = 0
+    with tenant_scope(tenant):
+        accounts = list(ProviderAccount.objects.filter(provider=STRIPE, active=True))
+        known = set(
+            BankStatement.objects.filter(channel=Channel.STRIPE).values_list(
+                "statement_id", flat=True
+            )[:10000]
+        )
+    for account in accounts:
+        try:
+            payouts = stripe_client(account).v1.payouts.list(
+                params={"status": "paid", "arrival_date": {"gte": since}, "limit": PAGE_SIZE}
+            )
+            for payout in payouts.auto_paging_iter():
+                if payout.id in known:
+                    continue
+                try:
+                    import_stripe_payout(
+                        tenant=tenant, payout_id=payout.id, provider_account=account
+                    )
+                    imported += 1
+                except PayoutImportError as error:
+                    logger.warning(
+                        "payout %s of %s not imported: %s", payout.id, tenant.slug, error
+                    )
+        except (stripe.StripeError, PayoutImportError) as error:
+            logger.warning("listing payouts of %s (%s) failed: %s", tenant.slug, account.pk, error)
+    return imported
+
+
+def _retrieve(client: stripe.StripeClient, payout_id: str):
+    try:
+        payout = client.v1.payouts.retrieve(payout_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return None
+        raise PayoutImportError(f"Stripe refused the request: {error.user_message}") from error
+    except stripe.AuthenticationError as error:
+        raise PayoutImportError("Stripe refused the account's secret key") from error
+    except stripe.StripeError as error:
+        raise PayoutImportError(f"Stripe did not answer: {error}", retryable=True) from error
+    if payout.status != "paid":
+        raise PayoutImportError(
+            f"Payout {payout_id} is {payout.status}, not paid", retryable=payout.status != "failed"
+        )
+    return payout
+
+
+def _import(
+    tenant: Tenant, account: ProviderAccount, client: stripe.StripeClient, payout
+) -> StatementImport:
+    digest = hashlib.sha256(
+        _canonical(payout.to_dict(), "id", "amount", "currency", "arrival_date")
+    )
+    currency = payout.currency.upper()
+    statement_import = StatementImport.objects.create(
+        tenant=tenant,
+        source=StatementImport.Source.STRIPE_PAYOUT,
+        format="stripe",
+        file_name=payout.id,
+        content_sha256=f"pending:{payout.id}"[:64],
+        imported_by=f"stripe:{account.pk}",
+    )
+    header = BankStatement.objects.create(
+        tenant=tenant,
+        statement_import=statement_import,
+        channel=Channel.STRIPE,
+        statement_id=payout.id,
+        account=f"stripe:{account.pk}",
+        currency=currency,
+        opening_balance=0,
+        closing_balance=payout.amount,
+        opening_date=_date(payout.created),
+        closing_date=_date(payout.arrival_date),
+    )
+    lines: list[dict] = []
+    count = net = 0
+    for transaction_ in _balance_transactions(client, payout.id):
+        if transaction_["type"] == "payout":
+            continue  # the payout itself: it is the closing balance
+        if transaction_["currency"].upper() != currency:
+            raise PayoutImportError(
+                f"Balance transaction {transaction_['id']} is in {transaction_['currency']}, "
+                f"the payout in {payout.currency}"
+            )
+        count += 1
+        net += transaction_["net"]
+        digest.update(_canonical(transaction_, "id", "amount", "fee", "net", "type"))
+        lines.append(_line(tenant, header, count, transaction_))
+        if len(lines) >= BATCH_SIZE:
+            bulk.insert(StatementLine, lines)
+            lines.clear()
+    bulk.insert(StatementLine, lines)
+    if net != payout.amount:
+        raise PayoutImportError(
+            f"The balance transactions of {payout.id} add up to {net}, the payout is "
+            f"{payout.amount} ({currency} minor units)"
+        )
+    header.line_count = count
+    header.save(update_fields=["line_count"])
+    statement_import.content_sha256 = digest.hexdigest()
+    statement_import.statement_count = 1
+    statement_import.line_count = count
+    statement_import.save(update_fields=["content_sha256", "statement_count", "line_count"])
+    return statement_import
+
+
+def _balance_transactions(client: stripe.StripeClient, payout_id: str):
+    try:
+        page = client.v1.balance_transactions.list(
+            params={"payout": payout_id, "limit": PAGE_SIZE, "expand": ["data.source"]}
+        )
+        for transaction_ in page.auto_paging_iter():
+            yield transaction_.to_dict()
+    except stripe.StripeError as error:
+        raise PayoutImportError(
+            f"Listing the transactions of {payout_id} failed: {error}", retryable=True
+        ) from error
+
+
+def _line(tenant: Tenant, header: BankStatement, position: int, transaction_: dict) -> dict:
+    """One balance transaction (a dict shaped as Stripe documents it) as a line row."""
+    return {
+        "id": new_id("stl"),
+        "tenant_id": tenant.pk,
+        "statement_id": header.pk,
+        "channel": Channel.STRIPE,
+        "position": position,
+        "booking_date": _date(transaction_["created"]),
+        "value_date": _date(transaction_.get("available_on")),
+        "amount": transaction_["amount"],
+        "fee": transaction_.get("fee") or 0,
+        "currency": transaction_["currency"].upper(),
+        "kind": (transaction_.get("type") or "")[:40],
+        "status": (transaction_.get("status") or "")[:10],
+        "entry_reference": transaction_["id"],
+        "additional_info": (
+            transaction_.get("description") or transaction_.get("reporting_category") or ""
+        ),
+        "references": references.classified(provider=_source_ids(transaction_.get("source"))),
+    }
+
+
+def _source_ids(source: str | dict | None) -> list[str]:
+    """The source's id and, when Stripe expanded it, the ids it belongs to (a charge's
+    PaymentIntent, a refund's or dispute's charge and PaymentIntent)."""
+    if source is None:
+        return []
+    if isinstance(source, str):
+        return [source]
+    ids = [source.get("id")]
+    for field in ("payment_intent", "charge"):
+        value = source.get(field)
+        ids.append(value.get("id") if isinstance(value, dict) else value)
+    return [value for value in ids if value]
+
+
+def _canonical(data: dict, *fields: str) -> bytes:
+    return json.dumps({f: data.get(f) for f in fields}, sort_keys=True).encode() + b"\n"
+
+
+def _date(timestamp: int | None) -> date | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=UTC).date()

@@ -1,0 +1,38 @@
+"""Reacting to payments' events.
+
+``payout.paid`` (published by payments when Stripe reports a paid payout, payload
+``{"payout_id": "po_…", "provider_account": "pac_…"}``) imports the payout at once; the
+daily sweep imports any payout whose event was missed. A payout Stripe has not finished
+(or a network failure) raises, so the dispatcher retries the event later.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hub.events.models import Event
+from hub.events.subscribers import subscribe
+from payments.models import ProviderAccount
+from reconciliation.stripe_payouts import PayoutImportError, import_stripe_payout
+
+logger = logging.getLogger(__name__)
+
+PAYOUT_PAID = "payout.paid"
+
+
+@subscribe(PAYOUT_PAID, name="reconciliation.import_paid_payout")
+def import_paid_payout(event: Event) -> None:
+    payout_id = event.payload.get("payout_id") or event.subject_id
+    account_id = event.payload.get("provider_account")
+    account = (
+        ProviderAccount.objects.filter(pk=account_id, provider="stripe").first()
+        if account_id
+        else None
+    )
+    try:
+        import_stripe_payout(tenant=event.tenant, payout_id=payout_id, provider_account=account)
+    except PayoutImportError as error:
+        if error.retryable:
+            raise
+        # Retrying cannot help (no account knows it, it failed at Stripe): say so once.
+        logger.warning("payout %s of %s not imported: %s", payout_id, event.tenant.slug, error)

@@ -1,0 +1,84 @@
+"""The Celery tasks open their own tenant scopes and are safe to run twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from collection import tasks
+from collection.models import CollectionChunk, CollectionRun
+from collection.services import runs
+from tenants.scope import tenant_scope
+
+pytestmark = pytest.mark.django_db
+
+
+def test_daily_task_runs_each_agency_once_a_day(tenant, other_tenant, collections, monkeypatch):
+    from tests.collection.conftest import Collections
+
+    Collections(other_tenant)
+    monday = dt.date(2024, 3, 4)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: monday)
+    first = tasks.daily_collections()
+    second = tasks.daily_collections()
+    assert first == second
+    assert set(first) == {tenant.slug, other_tenant.slug}
+    with tenant_scope(tenant):
+        assert CollectionRun.objects.filter(run_date=monday, trigger="schedule").count() == 1
+
+
+def test_chunk_task_collects_and_finishes_the_run(tenant, collections):
+    collections.debt_in_plan()
+    with tenant_scope(tenant):
+        run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api", enqueue=False
+        )
+        chunk = CollectionChunk.objects.get(run=run)
+    assert tasks.collect_chunk(chunk.pk) is True
+    assert tasks.collect_chunk(chunk.pk) is True  # redelivered: nothing more happens
+    assert tasks.collect_chunk(10**9) is False  # gone (a stale message)
+    with tenant_scope(tenant):
+        run.refresh_from_db()
+    assert (run.state, run.submitted_count) == (CollectionRun.State.COMPLETED, 1)
+
+
+def test_sweeper_requeues_chunks_of_stalled_runs_and_finishes_orphans(
+    tenant, collections, monkeypatch
+):
+    collections.debt_in_plan()
+    with tenant_scope(tenant):
+        run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api", enqueue=False
+        )
+        chunk = CollectionChunk.objects.get(run=run)
+    queued = []
+    monkeypatch.setattr(tasks.collect_chunk, "delay", queued.append)
+    assert tasks.resume_stalled_runs() == 0  # just started: someone is on it
+    with tenant_scope(tenant):
+        CollectionRun.objects.filter(pk=run.pk).update(
+            created_at=timezone.now() - runs.STALLED_AFTER - dt.timedelta(minutes=1)
+        )
+    assert tasks.resume_stalled_runs() == 1
+    assert queued == [chunk.pk]
+
+    # Every chunk done, but the worker died before finishing the run: the sweeper does it.
+    with tenant_scope(tenant):
+        runs.collect_chunk(chunk=chunk)
+        assert CollectionRun.objects.get(pk=run.pk).state == CollectionRun.State.RUNNING
+    tasks.resume_stalled_runs()
+    with tenant_scope(tenant):
+        assert CollectionRun.objects.get(pk=run.pk).state == CollectionRun.State.COMPLETED
+
+    # A paused agency's stalled runs wait for the pause to be lifted.
+    with tenant_scope(tenant):
+        paused_run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 3, 28), trigger="api", enqueue=False
+        )
+        CollectionRun.objects.filter(pk=paused_run.pk).update(
+            created_at=timezone.now() - runs.STALLED_AFTER - dt.timedelta(minutes=1)
+        )
+    collections.update_settings(runs_paused=True)
+    queued.clear()
+    assert tasks.resume_stalled_runs() == 0 and queued == []
