@@ -48,11 +48,15 @@ def provider_account_for(
     accounts = ProviderAccount.objects.filter(tenant=tenant, active=True)
     if provider:
         accounts = accounts.filter(provider=provider)
-    if service is not None:
-        specific = accounts.filter(service=service).first()
-        if specific is not None:
-            return specific
-    return accounts.filter(service__isnull=True).first()
+    if service is None:
+        return accounts.filter(service__isnull=True).first()
+    # One query, not two (every payment asks): the service's own account sorts before
+    # the default (NULL last), then the model's ordering as before.
+    return (
+        accounts.filter(Q(service=service) | Q(service__isnull=True))
+        .order_by(F("service_id").asc(nulls_last=True), *ProviderAccount._meta.ordering)
+        .first()
+    )
 
 
 def overdue_payments(*, now: datetime) -> QuerySet[Payment]:
