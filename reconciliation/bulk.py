@@ -60,3 +60,22 @@ def _value(row: dict, attname: str, field: models.Field, is_json: bool):
     if is_json and value is not None:
         return json.dumps(value, cls=field.encoder)
     return value
+
+
+# Past this many new rows, the planner's statistics of a table are refreshed at once.
+STATISTICS_THRESHOLD = 10_000
+
+
+def refresh_statistics(*tables: type[models.Model], rows_written: int) -> None:
+    """ANALYZE tables that just grew by many rows (PostgreSQL only).
+
+    Autovacuum analyses a table some time after it grows; until then the planner thinks
+    it is small and joins a tenant index into lookups that the unique or reference index
+    answers alone, turning each batch of a large import or run into a scan of everything
+    just written. Only reads statistics samples: no table lock that blocks writers.
+    """
+    if connection.vendor != "postgresql" or rows_written < STATISTICS_THRESHOLD:
+        return
+    names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {names}")

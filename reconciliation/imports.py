@@ -124,6 +124,7 @@ def _import(
     statement_import.statement_count = statement_count
     statement_import.line_count = line_count
     statement_import.save(update_fields=["statement_count", "line_count"])
+    bulk.refresh_statistics(StatementLine, StatementLineDetail, rows_written=line_count)
     return statement_import
 
 

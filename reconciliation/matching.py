@@ -137,23 +137,28 @@ class Matcher:
     def _batch_by_details(
         self, line: StatementLine, details: list[StatementLineDetail], found: Found
     ) -> bool:
-        items, unknown = [], []
+        items: list[ExpectedItem] = []
+        unknown, received_before = [], []
         for detail in details:
             candidates = self._candidates(
                 line, references.detail_tokens(detail), found.credits, detail.amount
             )
-            item = next(
-                (c for c in candidates if self._free(c) and c.key not in {i.key for i in items}),
-                None,
-            )
-            if item is None:
-                unknown.append(detail.end_to_end_id or detail.creditor_reference or "?")
-            else:
+            taken = {i.key for i in items}
+            item = next((c for c in candidates if self._free(c) and c.key not in taken), None)
+            if item is not None:
                 items.append(item)
+            elif candidates:
+                received_before.append(candidates[0].object_id)
+            else:
+                unknown.append(detail.end_to_end_id or detail.creditor_reference or "?")
         if not items:
             return False
-        note = f"Not found in the hub: {', '.join(unknown)}" if unknown else ""
-        self._commit(line, items, Method.BATCH, note=note, incomplete=bool(unknown))
+        notes = []
+        if unknown:
+            notes.append(f"Not found in the hub: {', '.join(unknown)}")
+        if received_before:
+            notes.append(f"Received before: {', '.join(received_before)}")
+        self._commit(line, items, Method.BATCH, note=". ".join(notes), incomplete=bool(notes))
         return True
 
     def _batch_by_reference(self, line: StatementLine) -> bool:

@@ -133,6 +133,7 @@ class _Reconciliation:
         before = self.start - timedelta(days=1)
         for lines in self._line_batches(self.lookback_start, self.end, unmatched_only=True):
             self.matcher.match_by_reference(lines)
+        bulk.refresh_statistics(Match, MatchLine, MatchItem, rows_written=self.matcher.writer.count)
         if before >= self.lookback_start:
             # Earlier lines nothing explained yet: an item recorded since may pay them.
             for lines in self._line_batches(self.lookback_start, before, unmatched_only=True):
@@ -162,7 +163,7 @@ class _Reconciliation:
         one day: each page is an index range scan, however many lines there are."""
         booked = StatementLine.objects.filter(booking_date__gte=start, booking_date__lte=end)
         days = list(booked.values_list("booking_date", flat=True).distinct().order_by())
-        lines = booked.select_related("statement")
+        lines = booked
         if unmatched_only:
             lines = lines.exclude(Exists(MatchLine.objects.filter(line_id=OuterRef("pk"))))
         for day in sorted(days):

@@ -97,28 +97,20 @@ def sweep_stripe_payouts(*, tenant: Tenant, days: int = 7) -> int:
     imported = 0
     with tenant_scope(tenant):
         accounts = list(ProviderAccount.objects.filter(provider=STRIPE, active=True))
-        known = set(
-            BankStatement.objects.filter(channel=Channel.STRIPE).values_list(
-                "statement_id", flat=True
-            )[:10000]
-        )
     for account in accounts:
         try:
             payouts = stripe_client(account).v1.payouts.list(
                 params={"status": "paid", "arrival_date": {"gte": since}, "limit": PAGE_SIZE}
             )
             for payout in payouts.auto_paging_iter():
-                if payout.id in known:
-                    continue
                 try:
-                    import_stripe_payout(
+                    result = import_stripe_payout(
                         tenant=tenant, payout_id=payout.id, provider_account=account
                     )
-                    imported += 1
                 except PayoutImportError as error:
-                    logger.warning(
-                        "payout %s of %s not imported: %s", payout.id, tenant.slug, error
-                    )
+                    logger.warning("payout %s of %s: %s", payout.id, tenant.slug, error)
+                else:
+                    imported += result.created
         except (stripe.StripeError, PayoutImportError) as error:
             logger.warning("listing payouts of %s (%s) failed: %s", tenant.slug, account.pk, error)
     return imported

@@ -46,17 +46,29 @@ def dispatch_event(event_id: str) -> bool:
 
 
 def _create_deliveries(event: Event) -> list[str]:
-    endpoints = WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, enabled=True)
-    created = []
-    for endpoint in endpoints:
-        if not endpoint.wants(event.type):
-            continue
-        delivery, was_created = WebhookDelivery.objects.get_or_create(
-            event=event, endpoint=endpoint, defaults={"tenant_id": event.tenant_id}
-        )
-        if was_created:
-            created.append(delivery.pk)
-    return created
+    """One delivery per subscribed endpoint; returns the ids of those this call created.
+
+    One INSERT for all endpoints instead of a get_or_create each (4 statements per
+    endpoint: 40 per event for 10 endpoints, a third of a fan-out's database work).
+    A delivery that already exists (the event dispatched again) is skipped by the
+    one-per-endpoint constraint; ids are made here, so the rows found with our ids
+    afterwards are exactly the ones this call created.
+    """
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, enabled=True)
+        if endpoint.wants(event.type)
+    ]
+    if not endpoints:
+        return []
+    candidates = [
+        WebhookDelivery(event=event, endpoint=endpoint, tenant_id=event.tenant_id)
+        for endpoint in endpoints
+    ]
+    WebhookDelivery.objects.bulk_create(candidates, ignore_conflicts=True)
+    ids = [candidate.pk for candidate in candidates]
+    inserted = set(WebhookDelivery.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    return [pk for pk in ids if pk in inserted]
 
 
 def _run_subscribers(event: Event) -> list[str]:

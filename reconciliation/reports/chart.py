@@ -49,7 +49,11 @@ def daily_chart(daily: dict[str, list[int]], currency: str) -> str:
         'font-family="sans-serif" font-size="11">',
         f"<title>{escape(label)}</title>",
     ]
-    for value in (top, 0, bottom) if bottom < 0 else (top, 0):
+    labelled: list[float] = []
+    for value in (0, top, bottom):
+        if any(abs(y(value) - done) < 12 for done in labelled):
+            continue  # too close to a line already drawn to be read
+        labelled.append(y(value))
         parts.append(
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y(value):.1f}" '
             f'y2="{y(value):.1f}" stroke="#b1b4b6" stroke-width="1"/>'

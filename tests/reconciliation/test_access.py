@@ -238,3 +238,27 @@ def test_an_operator_sees_every_agency(client, two_agencies):
     runs = client.get("/admin/reconciliation/reconciliationrun/").content.decode()
     assert mine.pk in runs and theirs.pk in runs
     assert client.get(f"/reconciliation/runs/{theirs.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "reconciliationsettings",
+        "statementimport",
+        "statementline",
+        "match",
+        "reconciliationrun",
+        "reconciliationexception",
+    ],
+)
+def test_every_reconciliation_admin_page_renders(client, two_agencies, model):
+    (_, exception), _ = two_agencies
+    operator = get_user_model().objects.create_superuser("op", "op@example.org", "pw-1234567890")
+    client.force_login(operator)
+
+    listing = client.get(f"/admin/reconciliation/{model}/")
+
+    assert listing.status_code == 200
+    if model == "reconciliationexception":
+        detail = client.get(f"/admin/reconciliation/{model}/{exception.pk}/change/")
+        assert detail.status_code == 200 and exception.reason in detail.content.decode()

@@ -443,9 +443,7 @@ def _date(text):
     return date.fromisoformat(text)
 
 
-def test_yesterdays_unknown_receipt_is_matched_once_its_payment_is_recorded(
-    tenant, service, today
-):
+def test_yesterdays_unknown_receipt_is_matched_once_its_payment_is_recorded(tenant, service, today):
     yesterday = today - timedelta(days=1)
     import_bytes(tenant, camt053([Entry(6150, name="Early Payer")], booked=yesterday))
     reconcile(tenant, yesterday)

@@ -264,3 +264,31 @@ def test_a_large_upload_streams_from_a_temporary_file(tenant, tmp_path, monkeypa
     assert response.status_code == 201, response.content
     assert response.json()["line_count"] == 4000
     assert seen == ["_TemporaryFileWrapper"]  # the temporary file, not bytes in memory
+
+
+def test_lines_can_be_filtered_by_whether_they_are_matched(finance_api, tenant, service, today):
+    from tests.reconciliation.conftest import card_payment, reconcile
+
+    payment = card_payment(tenant, service, 1500)
+    upload(finance_api, camt053([Entry(1500, remittance=payment.pk), Entry(99)], booked=today))
+    reconcile(tenant, today)
+
+    matched = finance_api.get("/api/v1/statement-lines", {"matched": "true"}).json()["results"]
+    unmatched = finance_api.get("/api/v1/statement-lines", {"matched": "false"}).json()["results"]
+    assert [line["amount"] for line in matched] == [1500]
+    assert matched[0]["match"].startswith("mat_")
+    assert [line["amount"] for line in unmatched] == [99]
+    assert unmatched[0]["match"] is None
+
+
+@pytest.mark.postgres
+def test_refreshing_statistics_runs_inside_the_import_transaction(tenant):
+    """ANALYZE (unlike VACUUM) may run in a transaction block: a large import and its
+    statistics commit or roll back together, and the transaction stays usable."""
+    from django.db import transaction
+
+    from reconciliation import bulk
+
+    with transaction.atomic(), tenant_scope(tenant):
+        bulk.refresh_statistics(StatementLine, rows_written=bulk.STATISTICS_THRESHOLD)
+        assert StatementLine.objects.count() == 0
