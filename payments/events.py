@@ -86,3 +86,9 @@ def refund_payload(refund: Refund) -> dict:
         "payment_reference": payment.reference,
         "service": payment.service_id,
     }
+
+
+PAYOUT_PAID = register_event_type(
+    "payout.paid",
+    "Stripe paid a payout to the agency's bank; reconciliation imports its transactions",
+)

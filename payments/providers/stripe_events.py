@@ -13,7 +13,14 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 
 from payments import outcomes, refunds, selectors
-from payments.models import Payment, PaymentMethod, PaymentState, Refund, StripeEventReceipt
+from payments.models import (
+    Payment,
+    PaymentMethod,
+    PaymentState,
+    ProviderAccount,
+    Refund,
+    StripeEventReceipt,
+)
 from payments.providers import stripe_mapping
 from payments.providers.base import ProviderStatus
 from payments.providers.stripe_checkout import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY
@@ -127,7 +134,30 @@ def _refund(tenant: Tenant, event: dict) -> str:
     return "applied" if settled.state != before else "recorded"
 
 
+def _payout_paid(tenant: Tenant, event: dict) -> str:
+    """Hand the payout to reconciliation (a higher app) through the outbox."""
+    from hub.events.outbox import publish
+    from payments.events import PAYOUT_PAID
+
+    payout = _object(event)
+    account = ProviderAccount.objects.filter(tenant=tenant, provider="stripe", active=True).first()
+    publish(
+        tenant=tenant,
+        type=PAYOUT_PAID,
+        subject_id=payout.get("id", ""),
+        payload={
+            "payout_id": payout.get("id", ""),
+            "amount": payout.get("amount"),
+            "currency": (payout.get("currency") or "").upper(),
+            "arrival_date": payout.get("arrival_date"),
+            "provider_account": account.pk if account else None,
+        },
+    )
+    return "published"
+
+
 HANDLERS: dict[str, Callable[[Tenant, dict], str]] = {
+    "payout.paid": _payout_paid,
     "checkout.session.completed": _checkout_session,
     "checkout.session.async_payment_succeeded": _checkout_session,
     "checkout.session.async_payment_failed": _checkout_session,

@@ -631,3 +631,26 @@ def test_janitor_asks_about_a_slow_direct_debit_at_most_every_half_hour(
     [call] = stripe_api.calls
     assert "expand" in call.request.url
     assert reload(tenant, payment).state == "submitted"
+
+
+def test_payout_paid_is_handed_to_reconciliation_through_the_outbox(tenant, stripe_account, client):
+    from hub.events.models import Event
+
+    payout = {
+        "id": "po_1QXyZ2",
+        "object": "payout",
+        "amount": 118450,
+        "currency": "eur",
+        "arrival_date": 1764201600,
+        "status": "paid",
+        "automatic": True,
+    }
+    response = post_event(client, tenant, event("payout.paid", payout), WEBHOOK_SECRET)
+    assert response.status_code == 200 and response.json()["outcome"] == "published"
+    with tenant_scope(tenant):
+        [published] = Event.objects.filter(type="payout.paid")
+    assert published.payload["payout_id"] == "po_1QXyZ2"
+    assert published.payload["provider_account"] == stripe_account.pk
+    from hub.events.subscribers import subscribers_for
+
+    assert [s.name for s in subscribers_for("payout.paid")] == ["reconciliation.import_paid_payout"]
