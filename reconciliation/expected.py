@@ -82,7 +82,7 @@ class PaymentFacts:
         return self.state == S.SUCCESS or self.returned_at is not None
 
 
-_FACT_FIELDS = (
+FACT_FIELDS = (
     "id",
     "provider",
     "method",
@@ -98,8 +98,13 @@ _FACT_FIELDS = (
 
 
 def payment_facts(queryset: QuerySet[Payment]) -> list[PaymentFacts]:
+    return facts_from_rows(list(queryset.values_list(*FACT_FIELDS)))
+
+
+def facts_from_rows(rows: list[tuple]) -> list[PaymentFacts]:
+    """PaymentFacts from ``values_list(*FACT_FIELDS)`` rows."""
     facts = []
-    for row in queryset.values_list(*_FACT_FIELDS):
+    for row in rows:
         pk, provider, method, state, amount, fee, currency, reference, name, payer, done = row
         facts.append(
             PaymentFacts(
@@ -267,19 +272,13 @@ def matched_keys(items: Iterable[ExpectedItem]) -> set[tuple[str, str]]:
     return keys
 
 
-def chunks(queryset: QuerySet, size: int, build) -> Iterator[list[ExpectedItem]]:
-    """Items built from ``queryset`` in keyset-paginated chunks (flat memory).
-
-    ``build(page)`` answers ``[(pk, item or None), …]`` for every row of the page, so
-    that pagination moves on past rows that yield no item."""
-    last = None
-    queryset = queryset.order_by("pk")
-    while True:
-        page = queryset.filter(pk__gt=last) if last is not None else queryset
-        pairs = build(page[:size])
-        if not pairs:
-            return
-        last = pairs[-1][0]
-        items = [item for _, item in pairs if item is not None]
-        if items:
-            yield items
+def batched(rows: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` rows (itertools.batched arrives in Python 3.12)."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

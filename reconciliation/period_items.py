@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import QuerySet
 
 from payments.models import Payment, PaymentEvent, PaymentState
 from reconciliation.expected import (
+    FACT_FIELDS,
     ExpectedItem,
-    chunks,
+    PaymentFacts,
+    batched,
     day_bounds,
+    facts_from_rows,
     paid_refunds,
-    payment_facts,
     payment_item,
     payout_item,
     refund_item,
@@ -31,16 +33,23 @@ def items_dated(
     start: date, end: date, *, chunk_size: int, only_unmatched: bool = False
 ) -> Iterator[list[ExpectedItem]]:
     """Every item dated in [start, end]: collections, returns, refunds and payouts
-    (``only_unmatched``: those nothing has matched yet), in chunks of ``chunk_size``."""
+    (``only_unmatched``: those nothing has matched yet), in chunks of ``chunk_size``.
+
+    Each kind is one query read through a server-side cursor (PostgreSQL) as the chunks
+    are consumed: one pass over the rows, and memory stays that of one chunk."""
 
     def pending(queryset: QuerySet, kind: str) -> QuerySet:
         return unmatched(queryset, kind) if only_unmatched else queryset
+
+    def stream(queryset: QuerySet):
+        return batched(queryset.iterator(chunk_size=chunk_size), chunk_size)
 
     lower, upper = day_bounds(start, end)
     collected = Payment.objects.filter(
         state=S.SUCCESS, finished_at__gte=lower, finished_at__lt=upper
     )
-    yield from chunks(pending(collected, ItemKind.PAYMENT), chunk_size, _payments)
+    for rows in stream(pending(collected, ItemKind.PAYMENT).values_list(*FACT_FIELDS)):
+        yield [payment_item(facts) for facts in facts_from_rows(rows)]
     # A returned debit's finished_at is its return: its collection is in the timeline.
     for kind, moment in ((ItemKind.PAYMENT, S.SUCCESS), (ItemKind.RETURN, S.FAILED)):
         events = PaymentEvent.objects.filter(
@@ -52,38 +61,29 @@ def items_dated(
                 applied=True, from_state=S.SUCCESS, to_state=S.FAILED
             ).values("payment_id"),
         ).filter(pk__in=events.values("payment_id"))
-        yield from chunks(pending(returned, kind), chunk_size, _returned(kind, lower, upper))
+        for rows in stream(pending(returned, kind).values_list(*FACT_FIELDS)):
+            items = _returned_in_range(facts_from_rows(rows), kind, lower, upper)
+            if items:
+                yield items
     refunds = paid_refunds().filter(finished_at__gte=lower, finished_at__lt=upper)
-    yield from chunks(
-        pending(refunds, ItemKind.REFUND), chunk_size, lambda page: _pairs(page, refund_item)
-    )
+    for rows in stream(pending(refunds, ItemKind.REFUND)):
+        yield [refund_item(refund) for refund in rows]
     payouts = stripe_payouts().filter(closing_date__range=(start, end))
-    yield from chunks(
-        pending(payouts, ItemKind.PAYOUT), chunk_size, lambda page: _pairs(page, payout_item)
-    )
+    for rows in stream(pending(payouts, ItemKind.PAYOUT)):
+        yield [payout_item(payout) for payout in rows]
 
 
-def _payments(page: QuerySet) -> list[tuple[str, ExpectedItem]]:
-    return [(facts.pk, payment_item(facts)) for facts in payment_facts(page)]
-
-
-def _returned(kind: str, lower, upper):
-    """Builds the collection (or the return) of returned debits, if it fell in range."""
+def _returned_in_range(
+    payments: list[PaymentFacts], kind: str, lower: datetime, upper: datetime
+) -> list[ExpectedItem]:
+    """The collection (or the return) of returned debits, if it fell in range."""
     build = payment_item if kind == ItemKind.PAYMENT else return_item
-
-    def page_items(page: QuerySet) -> list[tuple[str, ExpectedItem | None]]:
-        pairs = []
-        for facts in payment_facts(page):
-            moment = facts.collected_at if kind == ItemKind.PAYMENT else facts.returned_at
-            inside = moment is not None and lower <= moment < upper
-            pairs.append((facts.pk, build(facts) if inside else None))
-        return pairs
-
-    return page_items
-
-
-def _pairs(page: QuerySet, build) -> list[tuple[str, ExpectedItem]]:
-    return [(row.pk, build(row)) for row in page]
+    items = []
+    for facts in payments:
+        moment = facts.collected_at if kind == ItemKind.PAYMENT else facts.returned_at
+        if moment is not None and lower <= moment < upper:
+            items.append(build(facts))
+    return items
 
 
 def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:

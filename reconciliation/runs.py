@@ -162,16 +162,15 @@ class _Reconciliation:
         """Lines booked from ``start`` to ``end``, a day at a time, in keyset pages of
         one day: each page is an index range scan, however many lines there are."""
         booked = StatementLine.objects.filter(booking_date__gte=start, booking_date__lte=end)
-        days = list(booked.values_list("booking_date", flat=True).distinct().order_by())
-        lines = booked
-        if unmatched_only:
-            lines = lines.exclude(Exists(MatchLine.objects.filter(line_id=OuterRef("pk"))))
-        for day in sorted(days):
+        days = sorted(booked.values_list("booking_date", flat=True).distinct().order_by())
+        for day in days:
             last = None
             while True:
-                page = lines.filter(booking_date=day)
+                page = StatementLine.objects.filter(booking_date=day)
                 if last is not None:
                     page = page.filter(pk__gt=last)
+                if unmatched_only:
+                    page = page.exclude(Exists(_line_matched(after=last)))
                 batch = list(page.order_by("pk")[:CHUNK])
                 if not batch:
                     break
@@ -447,9 +446,9 @@ class _Reconciliation:
         open_ = ReconciliationException.objects.filter(state=ReconciliationException.State.OPEN)
         cleared = ReconciliationException.State.CLEARED
         note = f"Cleared by run {self.run.pk}"
-        open_.filter(kind__in=LINE_KINDS).filter(
-            Exists(MatchLine.objects.filter(line_id=OuterRef("line_id")))
-        ).update(state=cleared, resolution_note=f"{note}: the line was matched")
+        open_.filter(kind__in=LINE_KINDS).filter(Exists(_line_matched("line_id"))).update(
+            state=cleared, resolution_note=f"{note}: the line was matched"
+        )
         open_.filter(kind=Kind.MISSING_RECEIPT).filter(
             Exists(
                 MatchItem.objects.filter(kind=OuterRef("item_kind"), object_id=OuterRef("item_id"))
@@ -535,6 +534,20 @@ def _reported_up_to(end: date) -> dict[tuple[str, str], date]:
     for row in stripe:
         reported[(Channel.STRIPE, row["currency"])] = min(row["last"], end)
     return reported
+
+
+def _line_matched(outer: str = "pk", after: str | None = None):
+    """Whether the outer row's statement line is matched, as a correlated subquery.
+
+    Unscoped on purpose: the outer query is the tenant's and ``line_id`` is unique, so
+    the unique index answers it alone. (With the tenant filter the scoped manager adds,
+    PostgreSQL joined the tenant's whole match table to every line while its statistics
+    still said the tenant had none: every first run of a large statement.) ``after``
+    repeats the page's keyset bound, which the outer row satisfies anyway, so that a
+    merge anti-join starts reading the index at the page instead of at its beginning.
+    """
+    matched = MatchLine._base_manager.filter(line_id=OuterRef(outer))
+    return matched.filter(line_id__gt=after) if after is not None else matched
 
 
 def _open_credit(line: StatementLine) -> bool:
