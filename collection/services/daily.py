@@ -53,7 +53,8 @@ def run_day(*, tenant: Tenant, today: dt.date) -> DailyReport:
             record_refusal=True,
         )
     except RuleViolation as exc:
-        logger.warning("no collection run for %s on %s: %s", tenant.slug, today, exc.detail)
+        # Nothing is due (a failed run is recorded when something is): not a warning.
+        logger.info("no collection run for %s on %s: %s", tenant.slug, today, exc.detail)
         return report
     report.run = run.pk
     return report

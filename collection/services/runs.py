@@ -103,7 +103,8 @@ def start_run(
     """Create a run for ``run_date`` and its chunks; queue the chunks once committed.
 
     A paused agency or an incomplete set-up is refused (422). The daily schedule passes
-    ``record_refusal`` so that a set-up problem leaves a failed run operators can see.
+    ``record_refusal`` so that a set-up problem that holds up due instalments leaves a
+    failed run operators can see.
     A scheduled run exists once per agency and day: asking again returns it.
     """
     settings = collection_settings(tenant)
@@ -114,7 +115,9 @@ def start_run(
         )
     collector = get_collector(settings.provider)
     problems = collector.readiness_problems(tenant=tenant, settings=settings)
-    if problems and not record_refusal:
+    # A failed run is recorded only when the set-up problem stops a real collection: an
+    # agency that does not use collections must not get a failed run every business day.
+    if problems and not (record_refusal and due_instalments(tenant, run_date).exists()):
         raise RuleViolation(
             "Collection settings are incomplete: " + "; ".join(problems),
             code="collection_settings_incomplete",

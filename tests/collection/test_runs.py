@@ -196,6 +196,17 @@ def test_the_daily_job_runs_once_per_day_and_records_set_up_problems(tenant, col
     assert events_of("collection_run.failed", failed.pk)
 
 
+def test_an_agency_with_nothing_due_gets_no_failed_run_for_its_incomplete_set_up(
+    tenant, collections
+):
+    # An agency that does not collect (no creditor details, no plans) on a business day.
+    collections.update_settings(creditor_id="", creditor_iban="")
+    with tenant_scope(tenant):
+        assert daily.run_day(tenant=tenant, today=LEAP_DAY).run is None
+        assert not CollectionRun.objects.exists()
+    assert not events_of("collection_run.failed")
+
+
 def test_api_starts_a_run_and_reads_it_back_with_totals_and_file(tenant, collections):
     collections.debt_in_plan(amount=900)
     api = client_for(tenant, ["collections:read", "collections:write"])
