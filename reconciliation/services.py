@@ -54,37 +54,50 @@ def sweep_payouts_for_every_agency(*, days: int = 7) -> int:
     return imported
 
 
+CATCH_UP_DAYS = 7
+
+
 def reconcile_yesterday_for_every_agency(*, today: date | None = None) -> list[str]:
-    """Beat, daily: one scheduled run per agency for yesterday. Safe to run twice: an
-    agency whose scheduled run for that day completed is skipped."""
-    day = (today or timezone.localdate()) - timedelta(days=1)
+    """Beat, daily: scheduled runs per agency up to yesterday.
+
+    Each agency's days since its last completed scheduled run are reconciled oldest
+    first (at most ``CATCH_UP_DAYS``), so a day whose run failed, or that the beat
+    missed, is done the next morning; an agency with no scheduled run yet starts with
+    yesterday. Safe to run twice: completed days are skipped."""
+    yesterday = (today or timezone.localdate()) - timedelta(days=1)
     started = []
     for tenant in _active_tenants():
         with tenant_scope(tenant):
             if not settings_for(tenant).daily_run_enabled:
                 continue
-            done = ReconciliationRun.objects.filter(
-                trigger=ReconciliationRun.Trigger.SCHEDULE,
-                period_start=day,
-                period_end=day,
-                state=ReconciliationRun.State.COMPLETED,
-            ).exists()
-        if done:
-            continue
-        try:
-            run = start_run(
-                tenant=tenant,
-                period_start=day,
-                period_end=day,
-                trigger=ReconciliationRun.Trigger.SCHEDULE,
-                requested_by="schedule",
+            last_done = (
+                ReconciliationRun.objects.filter(
+                    trigger=ReconciliationRun.Trigger.SCHEDULE,
+                    state=ReconciliationRun.State.COMPLETED,
+                    period_end__lte=yesterday,
+                )
+                .order_by("-period_end")
+                .values_list("period_end", flat=True)
+                .first()
             )
-        except Exception:
-            # One agency's failure must not stop the others' runs; the error is logged
-            # with its traceback and the next beat tries again.
-            logger.exception("daily reconciliation of %s failed", tenant.slug)
-            continue
-        started.append(run.pk)
+        first = yesterday if last_done is None else last_done + timedelta(days=1)
+        first = max(first, yesterday - timedelta(days=CATCH_UP_DAYS - 1))
+        for offset in range((yesterday - first).days + 1):
+            day = first + timedelta(days=offset)
+            try:
+                run = start_run(
+                    tenant=tenant,
+                    period_start=day,
+                    period_end=day,
+                    trigger=ReconciliationRun.Trigger.SCHEDULE,
+                    requested_by="schedule",
+                )
+            except Exception:
+                # One agency's failure must not stop the others' runs. The run rolled
+                # back whole; tomorrow's beat starts again from this day.
+                logger.exception("daily reconciliation of %s for %s failed", tenant.slug, day)
+                break
+            started.append(run.pk)
     return started
 
 

@@ -245,6 +245,46 @@ def test_the_daily_job_reconciles_yesterday_once_per_agency(tenant, other_tenant
         assert not ReconciliationRun.objects.exists()
 
 
+def test_the_daily_job_catches_up_a_day_whose_run_failed(tenant, today, monkeypatch):
+    two_days_ago, yesterday = today - timedelta(days=2), today - timedelta(days=1)
+    real_start_run = services.start_run
+
+    def crash(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "start_run", crash)
+    assert services.reconcile_yesterday_for_every_agency(today=yesterday) == []
+    monkeypatch.setattr(services, "start_run", real_start_run)
+    # Two days ago had a scheduled run before: the failed day is not skipped.
+    with tenant_scope(tenant):
+        earlier = today - timedelta(days=3)
+        services.start_run(
+            tenant=tenant, period_start=earlier, period_end=earlier, trigger="schedule"
+        )
+
+    started = services.reconcile_yesterday_for_every_agency(today=today)
+
+    with tenant_scope(tenant):
+        runs = [ReconciliationRun.objects.get(pk=pk) for pk in started]
+    assert [run.period_start for run in runs] == [two_days_ago, yesterday]
+    assert services.reconcile_yesterday_for_every_agency(today=today) == []
+
+
+def test_the_daily_catch_up_goes_back_a_week_at_most(tenant, today):
+    long_ago = today - timedelta(days=30)
+    with tenant_scope(tenant):
+        services.start_run(
+            tenant=tenant, period_start=long_ago, period_end=long_ago, trigger="schedule"
+        )
+
+    started = services.reconcile_yesterday_for_every_agency(today=today)
+
+    with tenant_scope(tenant):
+        days = sorted(ReconciliationRun.objects.get(pk=pk).period_start for pk in started)
+    assert len(days) == services.CATCH_UP_DAYS == 7
+    assert days == [today - timedelta(days=n) for n in range(7, 0, -1)]
+
+
 def test_the_completed_event_carries_the_totals(tenant, reconciled):
     run, _ = reconciled
     with tenant_scope(tenant):
