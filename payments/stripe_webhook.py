@@ -52,16 +52,22 @@ def stripe_webhook(request, tenant_slug: str):
         return _refuse(413, "body_too_large", "The event is larger than the hub accepts")
     header = request.headers.get("Stripe-Signature", "")
     tenant = Tenant.objects.filter(slug=tenant_slug).first()
-    verified = False
+    account = None
     if tenant is not None and header:
         with tenant_scope(tenant):
-            secrets = [
-                account.webhook_secret
-                for account in ProviderAccount.objects.filter(provider="stripe")
-                if account.webhook_secret
-            ]
-        verified = any(_verifies(payload, header, secret) for secret in secrets)
-    if not verified:
+            # Inactive accounts too: deactivating one stops new payments, while Stripe
+            # still reports on the payments, refunds and payouts already made with it.
+            accounts = ProviderAccount.objects.filter(provider="stripe").order_by("pk")
+            account = next(
+                (
+                    candidate
+                    for candidate in accounts
+                    if candidate.webhook_secret
+                    and _verifies(payload, header, candidate.webhook_secret)
+                ),
+                None,
+            )
+    if account is None:
         logger.warning("stripe webhook for %r: signature did not verify", tenant_slug)
         return _refuse(400, "invalid_signature", "The Stripe-Signature header does not verify")
     try:
@@ -71,7 +77,7 @@ def stripe_webhook(request, tenant_slug: str):
     if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
         return _refuse(400, "not_an_event", "The body is not a Stripe event")
     with tenant_scope(tenant):
-        outcome = stripe_events.handle_event(tenant=tenant, event=event)
+        outcome = stripe_events.handle_event(tenant=tenant, event=event, account=account)
     logger.info(
         "stripe event %s (%s) for %s: %s", event["id"], event.get("type"), tenant.slug, outcome
     )

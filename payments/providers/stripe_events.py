@@ -30,8 +30,9 @@ from tenants.models import Tenant
 SOURCE = "stripe_webhook"
 
 
-def handle_event(*, tenant: Tenant, event: dict) -> str:
-    """Apply one verified event; returns what happened (for the response and logs)."""
+def handle_event(*, tenant: Tenant, event: dict, account: ProviderAccount) -> str:
+    """Apply one event verified with ``account``'s endpoint secret; returns what happened
+    (for the response and logs)."""
     with acting_for(tenant), transaction.atomic():
         try:
             with transaction.atomic():
@@ -40,6 +41,8 @@ def handle_event(*, tenant: Tenant, event: dict) -> str:
                 )
         except IntegrityError:
             return "duplicate"
+        if event.get("type") in ACCOUNT_HANDLERS:
+            return ACCOUNT_HANDLERS[event["type"]](account, event)
         handler = HANDLERS.get(event.get("type", ""))
         if handler is None:
             return "ignored_type"
@@ -134,15 +137,15 @@ def _refund(tenant: Tenant, event: dict) -> str:
     return "applied" if settled.state != before else "recorded"
 
 
-def _payout_paid(tenant: Tenant, event: dict) -> str:
-    """Hand the payout to reconciliation (a higher app) through the outbox."""
+def _payout_paid(account: ProviderAccount, event: dict) -> str:
+    """Hand the payout to reconciliation (a higher app) through the outbox, with the
+    Stripe account it was paid from: the one whose endpoint secret signed the event."""
     from hub.events.outbox import publish
     from payments.events import PAYOUT_PAID
 
     payout = _object(event)
-    account = ProviderAccount.objects.filter(tenant=tenant, provider="stripe", active=True).first()
     publish(
-        tenant=tenant,
+        tenant=account.tenant,
         type=PAYOUT_PAID,
         subject_id=payout.get("id", ""),
         payload={
@@ -150,14 +153,18 @@ def _payout_paid(tenant: Tenant, event: dict) -> str:
             "amount": payout.get("amount"),
             "currency": (payout.get("currency") or "").upper(),
             "arrival_date": payout.get("arrival_date"),
-            "provider_account": account.pk if account else None,
+            "provider_account": account.pk,
         },
     )
     return "published"
 
 
-HANDLERS: dict[str, Callable[[Tenant, dict], str]] = {
+# Events about the Stripe account rather than one payment: handled with that account.
+ACCOUNT_HANDLERS: dict[str, Callable[[ProviderAccount, dict], str]] = {
     "payout.paid": _payout_paid,
+}
+
+HANDLERS: dict[str, Callable[[Tenant, dict], str]] = {
     "checkout.session.completed": _checkout_session,
     "checkout.session.async_payment_succeeded": _checkout_session,
     "checkout.session.async_payment_failed": _checkout_session,

@@ -633,6 +633,30 @@ def test_janitor_asks_about_a_slow_direct_debit_at_most_every_half_hour(
     assert reload(tenant, payment).state == "submitted"
 
 
+def test_a_payout_is_credited_to_the_stripe_account_whose_secret_signed_it(
+    tenant, service, stripe_account, client
+):
+    with tenant_scope(tenant):
+        own_account = services.set_provider_credentials(
+            account=ProviderAccount(tenant=tenant, provider="stripe", service=service),
+            secret_key="sk_test_51ParkingServiceOwnStripeAccount",
+            webhook_secret="whsec_ParkingServiceOwnEndpointSecret01",
+        )
+    signed_with = {
+        "po_1Parking": ("whsec_ParkingServiceOwnEndpointSecret01", own_account),
+        "po_1Default": (WEBHOOK_SECRET, stripe_account),
+    }
+    for payout_id, (secret, _) in signed_with.items():
+        payout = {"id": payout_id, "object": "payout", "amount": 5000, "currency": "eur"}
+        response = post_event(client, tenant, event("payout.paid", payout), secret)
+        assert response.json()["outcome"] == "published"
+
+    with tenant_scope(tenant):
+        published = Event.objects.filter(type="payout.paid")
+        credited = {e.payload["payout_id"]: e.payload["provider_account"] for e in published}
+    assert credited == {payout_id: account.pk for payout_id, (_, account) in signed_with.items()}
+
+
 def test_payout_paid_is_handed_to_reconciliation_through_the_outbox(tenant, stripe_account, client):
     from hub.events.models import Event
 
