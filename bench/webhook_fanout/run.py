@@ -469,7 +469,12 @@ class Worker:
     """One Celery worker process, started like production starts it."""
 
     def __init__(
-        self, pool: str, concurrency: int, log_path: Path, db_reuse: int = 0, cprofile: str = ""
+        self,
+        pool: str,
+        concurrency: int,
+        log_path: Path,
+        db_reuse: int | None = None,
+        cprofile: str = "",
     ) -> None:
         self.pool, self.concurrency, self.db_reuse = pool, concurrency, db_reuse
         self.name = f"bench-fanout-{os.getpid()}@{socket.gethostname()}"
@@ -499,18 +504,15 @@ class Worker:
             "--without-mingle",
         ]
         env = os.environ.copy()
-        if db_reuse:
-            # Not the production configuration: see settings_db_reuse.py.
-            env["DJANGO_SETTINGS_MODULE"] = "settings_db_reuse"
-            env["BENCH_CELERY_DB_REUSE_MAX"] = str(db_reuse)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+        if db_reuse is not None:
+            env["CELERY_DB_REUSE_MAX"] = str(db_reuse)
         self.process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
     @property
     def label(self) -> str:
-        reuse = f", CELERY_DB_REUSE_MAX={self.db_reuse}" if self.db_reuse else ""
+        reuse = f", CELERY_DB_REUSE_MAX={self.db_reuse}" if self.db_reuse is not None else ""
         return f"{self.pool} x{self.concurrency}{reuse}"
 
     def wait_ready(self, limit: float = 60.0) -> None:
@@ -839,10 +841,10 @@ def main() -> int:
     parser.add_argument(
         "--db-reuse",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="experiment: start the worker with CELERY_DB_REUSE_MAX=N (not the production "
-        "settings; Celery then keeps database connections across N tasks)",
+        help="start the worker with CELERY_DB_REUSE_MAX=N instead of the hub's setting "
+        "(0: a new database connection for every task, as before the setting)",
     )
     parser.add_argument(
         "--worker-cprofile",
