@@ -37,6 +37,10 @@ class Command(BaseCommand):
             ],
         }
         env = {**os.environ, "HUB_PUBLIC_URL": os.environ.get("HUB_PUBLIC_URL", base)}
+        # The children run in sessions of their own (a Ctrl-C meant for them reaches
+        # this process only), so a kill of this process must stop them as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGHUP, _interrupt)
         processes = {
             name: subprocess.Popen(cmd, env=env, start_new_session=True)  # noqa: S603
             for name, cmd in commands.items()
@@ -65,3 +69,7 @@ class Command(BaseCommand):
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
