@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.events import signing
@@ -205,7 +205,11 @@ def record_attempt(delivery: WebhookDelivery, result: AttemptResult, *, now) -> 
             delivery.status = WebhookDelivery.Status.SUCCEEDED
             delivery.completed_at = now
             delivery.next_attempt_at = None
-            endpoints.update(consecutive_failures=0, flagged_at=None)
+            # Only an endpoint with something to clear is written: a healthy endpoint's
+            # row is not rewritten (and locked) by every delivery to it.
+            endpoints.filter(Q(consecutive_failures__gt=0) | Q(flagged_at__isnull=False)).update(
+                consecutive_failures=0, flagged_at=None
+            )
         elif delivery.attempt_count <= len(schedule):
             delay = schedule[delivery.attempt_count - 1]
             delivery.next_attempt_at = now + timedelta(seconds=delay)
