@@ -7,15 +7,12 @@ lock, and two workers never send the same attempt.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -24,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.events import signing
+from hub.events.destinations import ForbiddenDestination, PinnedAddressAdapter, check_destination
 from hub.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.scope import all_tenants
 
@@ -35,10 +33,6 @@ USER_AGENT = "hub-webhooks/1.0"
 
 _local = threading.local()
 logger = logging.getLogger(__name__)
-
-
-class ForbiddenDestination(ValueError):
-    """The URL points at the hub's own network (server-side request forgery)."""
 
 
 @dataclass(frozen=True)
@@ -57,34 +51,6 @@ def retry_schedule() -> tuple[int, ...]:
     return tuple(getattr(settings, "HUB_WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE))
 
 
-def private_destinations_allowed() -> bool:
-    return bool(getattr(settings, "HUB_WEBHOOKS_ALLOW_PRIVATE", settings.DEBUG))
-
-
-def check_destination(url: str) -> None:
-    """Refuse non-http(s) URLs and hosts that resolve to internal addresses."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ForbiddenDestination("webhook URLs must be http(s) with a host")
-    if private_destinations_allowed():
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise ForbiddenDestination(f"cannot resolve {parts.hostname}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_multicast
-            or address.is_reserved
-            or address.is_unspecified
-        ):
-            raise ForbiddenDestination(f"{parts.hostname} resolves to an internal address")
-
-
 def _session() -> requests.Session:
     # One keep-alive session per worker thread: reusing connections to the same
     # receiver is most of the speed of a fan-out.
@@ -92,6 +58,9 @@ def _session() -> requests.Session:
     if session is None:
         session = _local.session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
+        adapter = PinnedAddressAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     return session
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from hub.api.errors import InvalidRequest
 from hub.events import signing
 from hub.events.catalogue import is_valid_subscription
-from hub.events.delivery import ForbiddenDestination, check_destination
+from hub.events.destinations import ForbiddenDestination, check_destination
 from hub.events.models import WebhookEndpoint
 from tenants.models import Tenant
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import time
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from hub.events import delivery, dispatch, endpoints
+from hub.events import delivery, destinations, dispatch, endpoints
 from hub.events.catalogue import register_event_type
 from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
 from hub.events.outbox import OutboxError, publish
@@ -328,6 +329,78 @@ def test_delivery_rechecks_the_destination(tenant, receivers, settings):
     assert receiver.received == []
     with all_tenants():
         assert "refused" in WebhookDelivery.objects.get().attempts.get().error
+
+
+def test_a_name_that_rebinds_to_an_internal_address_after_the_check_is_not_reached(
+    tenant, receivers, settings, monkeypatch
+):
+    # DNS rebinding: the name answers a public address when the hub checks it and the
+    # loopback address (where a receiver listens) when the HTTP client would connect.
+    receiver = receivers()
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    endpoint = endpoint_for(tenant, receiver)
+    with all_tenants():
+        endpoint.url = f"http://rebind.example.org:{port}/hook"
+        endpoint.save(update_fields=["url"])
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = False
+    answers = {"rebind.example.org": ["93.184.215.14" if n == 0 else "127.0.0.1" for n in range(9)]}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding_resolver(host, port, *args, **kwargs):
+        if host in answers:
+            address = answers[host].pop(0)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_resolver)
+    monkeypatch.setattr(delivery._local, "session", None, raising=False)  # a fresh session
+
+    publish_committed(tenant)
+    deliver_everything()
+
+    assert receiver.received == []
+    with all_tenants():
+        error = WebhookDelivery.objects.get().attempts.get().error
+    assert "internal address" in error
+
+
+def test_a_delivery_connects_to_the_address_it_vetted_and_keeps_the_name(
+    tenant, receivers, settings, monkeypatch
+):
+    receiver = receivers()
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    endpoint = endpoint_for(tenant, receiver)
+    with all_tenants():
+        endpoint.url = f"http://pinned.example.org:{port}/hook"
+        endpoint.save(update_fields=["url"])
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = False
+    lookups = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host == "pinned.example.org":
+            lookups.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    # The receiver is on loopback: let this test's address count as public, so that
+    # what is tested is the connection, not the classification.
+    monkeypatch.setattr(destinations, "_internal", lambda address: address != "127.0.0.1")
+    monkeypatch.setattr(delivery._local, "session", None, raising=False)
+
+    publish_committed(tenant, subject="sub_1")
+    deliver_everything()
+    publish_committed(tenant, subject="sub_2")  # over the same kept-alive connection
+    deliver_everything()
+
+    assert len(receiver.received) == 2
+    for got in receiver.received:
+        assert got.headers["host"] == f"pinned.example.org:{port}"
+        assert got.verified
+    # Resolved by each send's check and once by the one connection, which used that
+    # answer: the HTTP client did not resolve the name on its own.
+    assert len(lookups) == 3
 
 
 def test_unknown_event_types_are_refused(api, receivers):
