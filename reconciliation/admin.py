@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -154,7 +155,7 @@ class StatementImportAdmin(ReadOnlyTenantScopedAdmin):
                     messages.success(request, f"Imported {imported.line_count} lines.")
                 else:
                     messages.info(request, "This exact file was imported before: nothing changed.")
-                return redirect("admin:reconciliation_statementimport_change", imported.pk)
+                return redirect("admin:reconciliation_statementimport_change", quote(imported.pk))
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload a bank statement",

@@ -14,6 +14,7 @@ from collection.services import runs
 from tenants import services
 from tenants.scope import tenant_scope
 from tests.collection.conftest import Collections
+from tests.support.admin_urls import admin_change_path
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +52,14 @@ def test_every_screen_renders_and_account_numbers_stay_masked(admin_client, comp
     for page in PAGES:
         response = admin_client.get(f"/admin/collection/{page}/")
         assert response.status_code == 200, page
-    detail = admin_client.get(f"/admin/collection/mandate/{mandate.pk}/change/").content.decode()
+    detail = admin_client.get(admin_change_path("collection.mandate", mandate.pk)).content.decode()
     assert mandate.account_masked in detail
     assert mandate.iban not in detail
     listing = admin_client.get("/admin/collection/mandate/").content.decode()
     assert mandate.iban not in listing
-    plan_page = admin_client.get(f"/admin/collection/paymentplan/{plan.pk}/change/")
+    plan_page = admin_client.get(admin_change_path("collection.paymentplan", plan.pk))
     assert plan_page.status_code == 200 and b"1 Apr 2024" in plan_page.content  # the schedule
-    assert admin_client.get(f"/admin/collection/debt/{debt.pk}/change/").status_code == 200
+    assert admin_client.get(admin_change_path("collection.debt", debt.pk)).status_code == 200
 
 
 def test_agency_staff_download_their_own_bank_file_only(

@@ -10,6 +10,7 @@ from tenants import services as tenant_services
 from tenants.models import StaffMembership
 from tenants.scope import all_tenants
 from tests.payments.conftest import new_payment, paid_payment
+from tests.support.admin_urls import admin_change_path
 
 pytestmark = pytest.mark.django_db
 Role = StaffMembership.Role
@@ -33,7 +34,7 @@ def test_payment_pages_show_the_timeline_and_refunds(client, operator, tenant, s
     payment = paid_payment(tenant, service)
     listing = client.get("/admin/payments/payment/?state__exact=success")
     assert listing.status_code == 200 and payment.pk in listing.content.decode()
-    page = client.get(f"/admin/payments/payment/{payment.pk}/change/")
+    page = client.get(admin_change_path("payments.payment", payment.pk))
     html = page.content.decode()
     assert page.status_code == 200
     assert "Timeline" in html and "sandbox" in html
@@ -56,7 +57,7 @@ def test_finance_staff_see_only_their_agency(client, tenant, other_tenant, servi
     staff(client, tenant, Role.FINANCE)
     listing = client.get("/admin/payments/payment/").content.decode()
     assert mine.pk in listing and theirs.pk not in listing
-    assert client.get(f"/admin/payments/payment/{theirs.pk}/change/").status_code in (302, 404)
+    assert client.get(admin_change_path("payments.payment", theirs.pk)).status_code in (302, 404)
     balances = client.get("/admin/payments/ledgertransaction/balances/").content.decode()
     assert tenant.name in balances and other_tenant.name not in balances
 
@@ -105,13 +106,13 @@ def test_provider_credentials_are_write_only(client, tenant):
         account = ProviderAccount.objects.get(tenant=tenant)
     assert account.secret_key == secret and account.webhook_secret == hook
 
-    page = client.get(f"/admin/payments/provideraccount/{account.pk}/change/").content.decode()
+    page = client.get(admin_change_path("payments.provideraccount", account.pk)).content.decode()
     assert secret not in page and hook not in page
     assert f"/webhooks/stripe/{tenant.slug}/" in page
 
     # Saving with the secret fields empty keeps what is stored.
     client.post(
-        f"/admin/payments/provideraccount/{account.pk}/change/",
+        admin_change_path("payments.provideraccount", account.pk),
         {
             "tenant": tenant.pk,
             "provider": "stripe",
@@ -127,7 +128,7 @@ def test_provider_credentials_are_write_only(client, tenant):
     assert account.publishable_key == "pk_test_456" and account.secret_key == secret
 
     wrong = client.post(
-        f"/admin/payments/provideraccount/{account.pk}/change/",
+        admin_change_path("payments.provideraccount", account.pk),
         {
             "tenant": tenant.pk,
             "provider": "stripe",

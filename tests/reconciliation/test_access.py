@@ -17,6 +17,7 @@ from tenants import services as tenants
 from tenants.scope import tenant_scope
 from tests.reconciliation.camt import Entry, camt053
 from tests.reconciliation.conftest import FIXTURES, import_bytes, reconcile
+from tests.support.admin_urls import admin_change_path
 
 pytestmark = pytest.mark.django_db
 
@@ -101,9 +102,9 @@ def test_the_admin_lists_only_the_users_agency(client, tenant, two_agencies):
     assert mine.pk in runs and theirs.pk not in runs
     exceptions = client.get("/admin/reconciliation/reconciliationexception/").content.decode()
     assert my_exception.pk in exceptions and their_exception.pk not in exceptions
-    foreign = client.get(f"/admin/reconciliation/reconciliationrun/{theirs.pk}/change/")
+    foreign = client.get(admin_change_path("reconciliation.reconciliationrun", theirs.pk))
     assert foreign.status_code == 302  # "does not exist", like any missing object
-    own = client.get(f"/admin/reconciliation/reconciliationrun/{mine.pk}/change/")
+    own = client.get(admin_change_path("reconciliation.reconciliationrun", mine.pk))
     assert own.status_code == 200 and f"/reconciliation/runs/{mine.pk}/" in own.content.decode()
 
 
@@ -176,6 +177,9 @@ def test_uploading_and_reconciling_from_the_admin(client, tenant, other_tenant, 
     with tenant_scope(tenant):
         statement_import = StatementImport.objects.get()
     assert statement_import.imported_by == "admin:fin"
+    shown = admin_change_path("reconciliation.statementimport", statement_import.pk)
+    assert uploaded["Location"] == shown
+    assert client.get(shown).status_code == 200
     refused = client.post(
         "/admin/reconciliation/statementimport/upload/",
         {
@@ -211,7 +215,7 @@ def test_finance_edits_their_agencys_tolerances(client, tenant, other_tenant):
     from reconciliation.selectors import settings_for
 
     mine, theirs = settings_for(tenant), settings_for(other_tenant)
-    url = f"/admin/reconciliation/reconciliationsettings/{mine.pk}/change/"
+    url = admin_change_path("reconciliation.reconciliationsettings", mine.pk)
     response = client.post(
         url,
         {
@@ -226,7 +230,7 @@ def test_finance_edits_their_agencys_tolerances(client, tenant, other_tenant):
     with tenant_scope(tenant):
         mine = ReconciliationSettings.objects.get(pk=mine.pk)
     assert (mine.date_window_days, mine.amount_tolerance) == (5, 10)
-    foreign = client.get(f"/admin/reconciliation/reconciliationsettings/{theirs.pk}/change/")
+    foreign = client.get(admin_change_path("reconciliation.reconciliationsettings", theirs.pk))
     assert foreign.status_code == 302
 
 
@@ -260,5 +264,5 @@ def test_every_reconciliation_admin_page_renders(client, two_agencies, model):
 
     assert listing.status_code == 200
     if model == "reconciliationexception":
-        detail = client.get(f"/admin/reconciliation/{model}/{exception.pk}/change/")
+        detail = client.get(admin_change_path(f"reconciliation.{model}", exception.pk))
         assert detail.status_code == 200 and exception.reason in detail.content.decode()

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from hub.events.models import Event
 from reconciliation import services, tasks
-from reconciliation.models import ReconciliationRun
+from reconciliation.models import ReconciliationException, ReconciliationRun
 from reconciliation.reports.cells import money, safe_text
 from reconciliation.reports.chart import daily_chart
 from tenants import services as tenants
@@ -21,6 +21,7 @@ from tenants.scope import tenant_scope
 from tests.conftest import client_for
 from tests.reconciliation.camt import Entry, camt053
 from tests.reconciliation.conftest import card_payment, import_bytes, reconcile
+from tests.support.admin_urls import admin_change_path
 
 pytestmark = pytest.mark.django_db
 INJECTION = '=HYPERLINK("http://evil.example","click")'
@@ -220,6 +221,23 @@ def test_the_html_report_for_a_finance_user(client, tenant, reconciled):
     assert client.get(f"/reconciliation/runs/{run.pk}/report.xlsx").status_code == 200
     listing = client.get("/reconciliation/runs/")
     assert run.pk in listing.content.decode()
+
+
+def test_the_html_report_links_each_exception_to_its_admin_page(client, tenant, today):
+    import_bytes(tenant, camt053([Entry(999, name="Stranger", remittance="who")], booked=today))
+    run = reconcile(tenant, today)
+    with tenant_scope(tenant):
+        [exception] = ReconciliationException.objects.filter(last_run=run)
+    user = tenants.create_staff_user(username="fin", email="f@example.org", password="pw-123456789")
+    tenants.grant_role(tenant=tenant, user=user, role="finance")
+    client.force_login(user)
+
+    html = client.get(f"/reconciliation/runs/{run.pk}/").content.decode()
+
+    # The id escaped as the admin expects: a raw "rcx_24…" would read as "rcx$…".
+    link = admin_change_path("reconciliation.reconciliationexception", exception.pk)
+    assert f'href="{link}"' in html
+    assert client.get(link).status_code == 200
 
 
 def test_the_html_report_needs_a_login(client, reconciled):

@@ -5,6 +5,7 @@ from django.utils import timezone
 from registration.models import Constituent
 from tenants import services
 from tests.registration.conftest import person_body
+from tests.support.admin_urls import admin_change_path
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +19,10 @@ def test_admin_shows_identifiers_masked_and_only_own_constituents(client, api, o
     listing = client.get("/admin/registration/constituent/").content.decode()
     assert "Mine Person" in listing and "Their Person" not in listing
     assert bsn not in listing and bsn[-3:] in listing
-    detail = client.get(f"/admin/registration/constituent/{mine}/change/").content.decode()
+    detail = client.get(admin_change_path("registration.constituent", mine)).content.decode()
     assert bsn not in detail
     theirs = Constituent.objects.get(name="Their Person")
-    assert client.get(f"/admin/registration/constituent/{theirs.pk}/change/").status_code in (
+    assert client.get(admin_change_path("registration.constituent", theirs.pk)).status_code in (
         302,
         403,
         404,
@@ -41,7 +42,7 @@ def test_life_event_admin_lists_where_it_was_delivered(admin_client, api, bsn):
     later = timezone.now() + dispatch.SWEEP_GRACE
     for event_id in dispatch.undispatched_event_ids(now=later):
         dispatch.dispatch_event(event_id)
-    page = admin_client.get(f"/admin/registration/lifeevent/{event['id']}/change/")
+    page = admin_client.get(admin_change_path("registration.lifeevent", event["id"]))
     assert page.status_code == 200
     html = page.content.decode()
     assert api.tenant.name in html  # the report

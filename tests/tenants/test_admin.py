@@ -7,6 +7,7 @@ from hub.models import AuditEntry
 from tenants import services
 from tenants.models import Service, StaffMembership
 from tenants.scope import all_tenants
+from tests.support.admin_urls import admin_change_path
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +40,8 @@ def test_agency_admin_sees_only_own_agency(client, tenant, services_of_two):
     assert page.status_code == 200
     assert "Own service" in page.content.decode()
     assert "Foreign service" not in page.content.decode()
-    assert client.get(f"/admin/tenants/service/{foreign.pk}/change/").status_code in (302, 404)
-    assert client.get(f"/admin/tenants/service/{own.pk}/change/").status_code == 200
+    assert client.get(admin_change_path("tenants.service", foreign.pk)).status_code in (302, 404)
+    assert client.get(admin_change_path("tenants.service", own.pk)).status_code == 200
     tenants_page = client.get("/admin/tenants/tenant/").content.decode()
     assert tenant.name in tenants_page and "Vehicle Agency" not in tenants_page
 
@@ -49,7 +50,7 @@ def test_agency_admin_changes_own_service_and_it_is_audited(client, tenant, serv
     own, _ = services_of_two
     client.force_login(staff(tenant, StaffMembership.Role.AGENCY_ADMIN))
     response = client.post(
-        f"/admin/tenants/service/{own.pk}/change/",
+        admin_change_path("tenants.service", own.pk),
         {
             "tenant": tenant.pk,
             "code": "own",
@@ -72,7 +73,7 @@ def test_auditor_cannot_change_services(client, tenant, services_of_two):
     client.force_login(staff(tenant, StaffMembership.Role.AUDITOR))
     assert client.get("/admin/tenants/service/").status_code == 200
     response = client.post(
-        f"/admin/tenants/service/{own.pk}/change/",
+        admin_change_path("tenants.service", own.pk),
         {"tenant": tenant.pk, "code": "own", "name": "Hacked", "interaction_kind": "regulatory"},
     )
     assert response.status_code == 403
@@ -100,7 +101,7 @@ def test_admin_key_creation_shows_the_secret_once(admin_client, tenant):
         key = ApiKey.objects.get(name="Billing system")
         tenant_key = key.tenant
     assert tenant_key == tenant and key.scopes == ["payments:read"]
-    listing = admin_client.get(f"/admin/tenants/apikey/{key.pk}/change/").content.decode()
+    listing = admin_client.get(admin_change_path("tenants.apikey", key.pk)).content.decode()
     secret = body.split("<code>")[1].split("</code>")[0]
     assert secret.startswith(f"hk_{key.prefix}_")
     assert secret not in listing
