@@ -18,6 +18,7 @@ from django.urls import path, reverse
 
 from payments import janitor, ledger, services
 from payments.models import (
+    Dispute,
     LedgerAccount,
     LedgerLine,
     LedgerTransaction,
@@ -39,6 +40,12 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def has_view_permission(self, request, obj=None):
+        # Agency staff hold roles, not Django model permissions: whoever may see the
+        # parent row (its admin checks the role and agency) sees its inline rows.
+        parent = self.admin_site._registry[self.parent_model]
+        return parent.has_view_permission(request, obj)
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -56,6 +63,13 @@ class TimelineInline(ReadOnlyInline):
 class RefundInline(ReadOnlyInline):
     model = Refund
     fields = ["id", "amount", "state", "reason", "provider_reference", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class DisputeInline(ReadOnlyInline):
+    model = Dispute
+    fields = ["id", "amount", "currency", "status", "reason", "evidence_due_by", "created_at"]
     readonly_fields = fields
     show_change_link = True
 
@@ -81,7 +95,7 @@ class PaymentAdmin(ReadOnlyTenantScopedAdmin):
     list_select_related = ["tenant", "service"]
     exclude = ["hosted_token", "next_url"]  # the page URL is the payer's credential
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    inlines = [TimelineInline, RefundInline]
+    inlines = [TimelineInline, RefundInline, DisputeInline]
     actions = ["resync_with_provider"]
 
     def has_resync_permission(self, request) -> bool:
@@ -114,6 +128,26 @@ class RefundAdmin(ReadOnlyTenantScopedAdmin):
     view_roles = FINANCE_VIEW_ROLES
     list_display = ["id", "created_at", "tenant", "payment", "amount", "state", "reason"]
     list_filter = ["tenant", "state", "created_at"]
+    search_fields = ["id", "payment__id", "provider_reference", "payment__reference"]
+    date_hierarchy = "created_at"
+    list_select_related = ["tenant", "payment"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyTenantScopedAdmin):
+    view_roles = FINANCE_VIEW_ROLES
+    list_display = [
+        "id",
+        "created_at",
+        "tenant",
+        "payment",
+        "amount",
+        "currency",
+        "status",
+        "reason",
+        "evidence_due_by",
+    ]
+    list_filter = ["tenant", "status", "reason", "created_at"]
     search_fields = ["id", "payment__id", "provider_reference", "payment__reference"]
     date_hierarchy = "created_at"
     list_select_related = ["tenant", "payment"]

@@ -7,7 +7,7 @@ outcomes it acts on ("payment.succeeded") or to all of them ("payment.*").
 from __future__ import annotations
 
 from hub.events.catalogue import register_event_type
-from payments.models import Payment, PaymentState, Refund
+from payments.models import Dispute, Payment, PaymentState, Refund
 
 PAYMENT_CREATED = register_event_type("payment.created", "A payment was created")
 PAYMENT_STARTED = register_event_type(
@@ -32,6 +32,17 @@ PAYMENT_ERRORED = register_event_type(
 )
 REFUND_SUCCEEDED = register_event_type("refund.succeeded", "A refund was paid back")
 REFUND_FAILED = register_event_type("refund.failed", "A refund could not be made")
+PAYMENT_DISPUTE_OPENED = register_event_type(
+    "payment.dispute_opened",
+    "The payer disputed a card payment with their bank (a chargeback or an inquiry)",
+)
+PAYMENT_DISPUTE_UPDATED = register_event_type(
+    "payment.dispute_updated", "A dispute's status changed (for example: evidence under review)"
+)
+PAYMENT_DISPUTE_CLOSED = register_event_type(
+    "payment.dispute_closed",
+    'A dispute ended; "outcome": won, lost or warning_closed (an inquiry that went no further)',
+)
 
 EVENT_FOR_STATE = {
     PaymentState.CREATED: PAYMENT_CREATED,
@@ -85,6 +96,32 @@ def refund_payload(refund: Refund) -> dict:
         "failure_code": refund.failure_code,
         "payment_reference": payment.reference,
         "service": payment.service_id,
+    }
+
+
+def dispute_payload(dispute: Dispute) -> dict:
+    payment = dispute.payment
+    return {
+        "id": dispute.pk,
+        "payment": payment.pk,
+        "amount": dispute.amount,
+        "currency": dispute.currency,
+        "reason": dispute.reason,
+        "status": dispute.status,
+        "outcome": dispute.outcome,
+        "evidence_due_by": (
+            dispute.evidence_due_by.isoformat() if dispute.evidence_due_by else None
+        ),
+        "funds_withdrawn": dispute.funds_withdrawn,
+        "fee": dispute.fee,
+        "funds_reinstated": dispute.funds_reinstated,
+        "fee_reinstated": dispute.fee_reinstated,
+        "provider": payment.provider,
+        "provider_reference": dispute.provider_reference,
+        "payment_reference": payment.reference,
+        "service": payment.service_id,
+        "constituent": payment.constituent_id,
+        "metadata": payment.metadata,
     }
 
 

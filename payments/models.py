@@ -231,12 +231,81 @@ class Refund(TenantOwnedModel):
         return self.state != self.State.SUBMITTED
 
 
+class Dispute(TenantOwnedModel):
+    """A payer's dispute (chargeback or inquiry) of a card payment, as the provider
+    reports it. It never changes the payment's state: the payment stays a success while
+    its money is withdrawn, reinstated or lost."""
+
+    class Status(models.TextChoices):
+        # Stripe's dispute statuses; warning_* are inquiries (no money moves).
+        WARNING_NEEDS_RESPONSE = "warning_needs_response"
+        WARNING_UNDER_REVIEW = "warning_under_review"
+        WARNING_CLOSED = "warning_closed"
+        NEEDS_RESPONSE = "needs_response"
+        UNDER_REVIEW = "under_review"
+        WON = "won"
+        LOST = "lost"
+
+    CLOSED_STATUSES = frozenset({Status.WARNING_CLOSED, Status.WON, Status.LOST})
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("dsp"), editable=False
+    )
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    provider_reference = models.CharField(
+        max_length=255, help_text="The provider's dispute id (Stripe dp_…/du_…)"
+    )
+    amount = models.BigIntegerField(help_text="Disputed amount, minor units")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=50, blank=True, help_text="The provider's reason code")
+    status = models.CharField(max_length=30, choices=Status.choices, db_index=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    funds_withdrawn = models.BigIntegerField(
+        default=0, help_text="Disputed amount the provider took from the balance, minor units"
+    )
+    fee = models.BigIntegerField(default=0, help_text="Dispute fee charged, minor units")
+    funds_reinstated = models.BigIntegerField(
+        default=0, help_text="Disputed amount given back after a won dispute, minor units"
+    )
+    fee_reinstated = models.BigIntegerField(
+        default=0, help_text="Dispute fee given back, minor units"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "provider_reference"], name="dispute_once_per_tenant"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="dispute_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
+    @property
+    def outcome(self) -> str | None:
+        """won, lost, or warning_closed (an inquiry that ended without a chargeback)."""
+        return self.status if self.closed else None
+
+
 class LedgerAccount(models.TextChoices):
     """Chart of accounts, per agency and currency.
 
     Debit-normal: provider_clearing (money the provider holds for the agency),
-    bank (money in the agency's account), fees (expense), refunds (contra-revenue:
-    what was given back). Credit-normal: revenue (what the agency earned).
+    bank (money in the agency's account), fees (expense, dispute fees included),
+    refunds (contra-revenue: what was given back), disputes (contra-revenue: what a
+    chargeback took back, until a won dispute reinstates it). Credit-normal: revenue
+    (what the agency earned).
     receivable is for the collection app (debts owed to the agency).
     """
 
@@ -245,6 +314,7 @@ class LedgerAccount(models.TextChoices):
     FEES = "fees"
     REVENUE = "revenue"
     REFUNDS = "refunds"
+    DISPUTES = "disputes"
     RECEIVABLE = "receivable"
 
 

@@ -8,7 +8,14 @@ agency's bank account itself.
 from __future__ import annotations
 
 from payments import ledger
-from payments.models import LedgerAccount, LedgerTransaction, Payment, PaymentMethod, Refund
+from payments.models import (
+    Dispute,
+    LedgerAccount,
+    LedgerTransaction,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
 
 # Providers whose collections land straight in the agency's bank account.
 BANK_SETTLED_PROVIDERS = frozenset({"bank_file"})
@@ -79,4 +86,35 @@ def direct_debit_returned(payment: Payment) -> LedgerTransaction:
             (settlement_account(payment), 0, payment.amount),
         ],
         description=f"Return of {payment.pk} ({payment.failure_code})",
+    )
+
+
+def dispute_withdrawn(dispute: Dispute, *, amount: int, fee: int) -> None:
+    """A chargeback: the provider took the disputed amount and its fee from the balance.
+    Posted per cause, so a fee learnt after the amount is still posted once."""
+    clearing = settlement_account(dispute.payment)
+    _dispute_posting(dispute, "dispute_withdrawn", amount, LedgerAccount.DISPUTES, clearing)
+    _dispute_posting(dispute, "dispute_fee", fee, LedgerAccount.FEES, clearing)
+
+
+def dispute_reinstated(dispute: Dispute, *, amount: int, fee: int) -> None:
+    """A won dispute: the exact reverse of what was withdrawn (the fee only if returned)."""
+    clearing = settlement_account(dispute.payment)
+    _dispute_posting(dispute, "dispute_reinstated", amount, clearing, LedgerAccount.DISPUTES)
+    _dispute_posting(dispute, "dispute_fee_reinstated", fee, clearing, LedgerAccount.FEES)
+
+
+def _dispute_posting(
+    dispute: Dispute, kind: str, amount: int, debit_account: str, credit_account: str
+) -> LedgerTransaction | None:
+    if amount <= 0:
+        return None
+    return ledger.post(
+        tenant=dispute.payment.tenant,
+        currency=dispute.currency,
+        kind=kind,
+        reference=dispute.pk,
+        idempotency_key=f"{kind}:{dispute.pk}",
+        lines=[(debit_account, amount, 0), (credit_account, 0, amount)],
+        description=f"Dispute {dispute.provider_reference} of {dispute.payment_id}",
     )

@@ -115,13 +115,34 @@ def make_payment_event(tenant):
     return _sandbox_payment(tenant).timeline.first()
 
 
+def _paid_sandbox_payment(tenant):
+    from payments.providers.sandbox import pay_with_test_card
+
+    return pay_with_test_card(payment=_sandbox_payment(tenant), card_number="4242424242424242")
+
+
 @factory("payments.Refund")
 def make_refund(tenant):
-    from payments.providers.sandbox import pay_with_test_card
     from payments.services import create_refund
 
-    payment = pay_with_test_card(payment=_sandbox_payment(tenant), card_number="4242424242424242")
-    return create_refund(payment=payment, amount=250)
+    return create_refund(payment=_paid_sandbox_payment(tenant), amount=250)
+
+
+@factory("payments.Dispute")
+def make_dispute(tenant):
+    from payments.disputes import record_dispute
+    from payments.providers.base import DisputeReport
+
+    report = DisputeReport(
+        provider_reference=f"dp_{os.urandom(8).hex()}",
+        amount=1250,
+        currency="EUR",
+        status="needs_response",
+        reason="fraudulent",
+    )
+    return record_dispute(
+        payment=_paid_sandbox_payment(tenant), report=report, source="test"
+    ).dispute
 
 
 def _reconciled_statement(tenant):

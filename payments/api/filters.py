@@ -1,7 +1,7 @@
 import django_filters
 
 from hub.api.filters import CreatedRangeFilterSet
-from payments.models import Payment, PaymentMethod, PaymentState, Refund
+from payments.models import Dispute, Payment, PaymentMethod, PaymentState, Refund
 
 
 class PaymentFilter(CreatedRangeFilterSet):
@@ -24,3 +24,12 @@ class RefundFilter(CreatedRangeFilterSet):
     class Meta:
         model = Refund
         fields = ["state", "payment"]
+
+
+class DisputeFilter(CreatedRangeFilterSet):
+    status = django_filters.ChoiceFilter(choices=Dispute.Status.choices)
+    payment = django_filters.CharFilter(field_name="payment_id", help_text="A payment id")
+
+    class Meta:
+        model = Dispute
+        fields = ["status", "payment"]

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hub.api.serializers import CurrencyField, MinorUnitsField, StrictSerializer
-from payments.models import Payment, PaymentEvent, Refund
+from payments.models import Dispute, Payment, PaymentEvent, Refund
 from payments.state_machine import PAYABLE
 from tenants.models import Service
 
@@ -186,5 +186,37 @@ class RefundSerializer(serializers.ModelSerializer):
             "provider_reference",
             "created_at",
             "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    """A payer's dispute of a card payment. The payment's own state does not change."""
+
+    outcome = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="Once closed: won, lost or warning_closed (an inquiry that went no further)",
+    )
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "payment",
+            "amount",
+            "currency",
+            "reason",
+            "status",
+            "outcome",
+            "evidence_due_by",
+            "funds_withdrawn",
+            "fee",
+            "funds_reinstated",
+            "fee_reinstated",
+            "provider_reference",
+            "created_at",
+            "updated_at",
+            "closed_at",
         ]
         read_only_fields = fields

@@ -2,6 +2,8 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from payments.api.views import (
+    DisputeViewSet,
+    PaymentDisputeViewSet,
     PaymentRefundViewSet,
     PaymentTimelineViewSet,
     PaymentViewSet,
@@ -11,6 +13,7 @@ from payments.api.views import (
 router = SimpleRouter(trailing_slash=False)
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("refunds", RefundViewSet, basename="refund")
+router.register("disputes", DisputeViewSet, basename="dispute")
 
 urlpatterns = [
     *router.urls,
@@ -18,6 +21,11 @@ urlpatterns = [
         "payments/<str:payment_pk>/refunds",
         PaymentRefundViewSet.as_view({"get": "list", "post": "create"}),
         name="payment-refunds",
+    ),
+    path(
+        "payments/<str:payment_pk>/disputes",
+        PaymentDisputeViewSet.as_view({"get": "list"}),
+        name="payment-disputes",
     ),
     path(
         "payments/<str:payment_pk>/events",

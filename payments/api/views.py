@@ -10,15 +10,16 @@ from rest_framework.response import Response
 
 from hub.api.views import HubViewSet
 from payments import services
-from payments.api.filters import PaymentFilter, RefundFilter
+from payments.api.filters import DisputeFilter, PaymentFilter, RefundFilter
 from payments.api.serializers import (
+    DisputeSerializer,
     PaymentCreateSerializer,
     PaymentEventSerializer,
     PaymentSerializer,
     RefundCreateSerializer,
     RefundSerializer,
 )
-from payments.models import Payment, PaymentEvent, Refund
+from payments.models import Dispute, Payment, PaymentEvent, Refund
 from tenants.scope import require_tenant
 
 PAYMENT_PK = OpenApiParameter(
@@ -76,6 +77,18 @@ class PaymentChildMixin:
     def get_payment(self) -> Payment:
         return get_object_or_404(Payment.objects.all(), pk=self.kwargs["payment_pk"])
 
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.model.objects.none()
+        return super().get_queryset().filter(payment=self.get_payment())
+
+
+class SelectsPayment:
+    """Rows rendered with their payment's currency: fetch the payment in the same query."""
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("payment")
+
 
 @extend_schema_view(
     list=extend_schema(summary="List a payment's refunds", parameters=[PAYMENT_PK]),
@@ -87,16 +100,16 @@ class PaymentChildMixin:
     ),
 )
 class PaymentRefundViewSet(
-    PaymentScopes, PaymentChildMixin, mixins.CreateModelMixin, mixins.ListModelMixin, HubViewSet
+    PaymentScopes,
+    PaymentChildMixin,
+    SelectsPayment,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    HubViewSet,
 ):
     model = Refund
     serializer_class = RefundSerializer
     filterset_class = RefundFilter
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Refund.objects.none()
-        return Refund.objects.filter(payment=self.get_payment()).select_related("payment")
 
     def create(self, request, *args, **kwargs):
         payment = self.get_payment()  # a stranger's payment is a 404 before anything else
@@ -110,13 +123,35 @@ class PaymentRefundViewSet(
     list=extend_schema(summary="List refunds"),
     retrieve=extend_schema(summary="Get a refund"),
 )
-class RefundViewSet(PaymentScopes, mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class RefundViewSet(
+    PaymentScopes, SelectsPayment, mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet
+):
     model = Refund
     serializer_class = RefundSerializer
     filterset_class = RefundFilter
 
-    def get_queryset(self):
-        return Refund.objects.select_related("payment")
+
+@extend_schema_view(
+    list=extend_schema(summary="List a payment's disputes", parameters=[PAYMENT_PK]),
+)
+class PaymentDisputeViewSet(
+    PaymentScopes, PaymentChildMixin, SelectsPayment, mixins.ListModelMixin, HubViewSet
+):
+    model = Dispute
+    serializer_class = DisputeSerializer
+    filterset_class = DisputeFilter
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List disputes (chargebacks and inquiries)"),
+    retrieve=extend_schema(summary="Get a dispute"),
+)
+class DisputeViewSet(
+    PaymentScopes, SelectsPayment, mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet
+):
+    model = Dispute
+    serializer_class = DisputeSerializer
+    filterset_class = DisputeFilter
 
 
 class TimelinePagination(CursorPagination):
@@ -139,8 +174,3 @@ class PaymentTimelineViewSet(PaymentScopes, PaymentChildMixin, mixins.ListModelM
     serializer_class = PaymentEventSerializer
     pagination_class = TimelinePagination
     filterset_class = None
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return PaymentEvent.objects.none()
-        return PaymentEvent.objects.filter(payment=self.get_payment())

@@ -8,6 +8,7 @@ answer through the state machine, so every provider obeys the same rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,6 +45,32 @@ class RefundStatus:
     provider_reference: str = ""
     failure_code: str = ""
     failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class FundsMovement:
+    """Money the provider moved for a dispute: the disputed amount and its fee.
+
+    Withdrawn: both taken from the balance. Reinstated: both given back (a fee the
+    provider keeps is 0). ``fee`` None: the fee is not known in the payment's currency.
+    """
+
+    amount: int
+    fee: int | None = None
+
+
+@dataclass(frozen=True)
+class DisputeReport:
+    """The provider's view of a dispute of one payment, at the time of its message."""
+
+    provider_reference: str
+    amount: int
+    currency: str
+    status: str  # a Dispute.Status value
+    reason: str = ""
+    evidence_due_by: datetime | None = None
+    withdrawn: FundsMovement | None = None
+    reinstated: FundsMovement | None = None
 
 
 class ProviderError(Exception):

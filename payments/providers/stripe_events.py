@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
-from payments import outcomes, refunds, selectors
+from payments import disputes, outcomes, refunds, selectors
 from payments.models import (
     Payment,
     PaymentMethod,
@@ -137,6 +137,22 @@ def _refund(tenant: Tenant, event: dict) -> str:
     return "applied" if settled.state != before else "recorded"
 
 
+def _dispute(tenant: Tenant, event: dict) -> str:
+    """A chargeback or inquiry: recorded beside the payment, never moving its state."""
+    obj = _object(event)
+    report = stripe_mapping.dispute_report(obj, event_type=event["type"])
+    if not report.provider_reference or report.amount <= 0 or len(report.currency) != 3:
+        return "malformed_dispute"
+    intent_id = stripe_mapping.object_id(obj.get("payment_intent"))
+    payment = _find_payment(tenant, {}, intent_id, stripe_mapping.object_id(obj.get("charge")))
+    if payment is None:
+        return "unknown_payment"
+    recorded = disputes.record_dispute(
+        payment=payment, report=report, source=SOURCE, detail=_detail(event)
+    )
+    return "applied" if recorded.applied else "recorded"
+
+
 def _payout_paid(account: ProviderAccount, event: dict) -> str:
     """Hand the payout to reconciliation (a higher app) through the outbox, with the
     Stripe account it was paid from: the one whose endpoint secret signed the event."""
@@ -178,4 +194,9 @@ HANDLERS: dict[str, Callable[[Tenant, dict], str]] = {
     "refund.updated": _refund,
     "refund.failed": _refund,
     "charge.refund.updated": _refund,
+    "charge.dispute.created": _dispute,
+    "charge.dispute.updated": _dispute,
+    "charge.dispute.closed": _dispute,
+    "charge.dispute.funds_withdrawn": _dispute,
+    "charge.dispute.funds_reinstated": _dispute,
 }

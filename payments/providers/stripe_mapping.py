@@ -9,13 +9,15 @@ try: there the same status is a failure.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from payments.models import PaymentState, Refund
-from payments.providers.base import ProviderStatus, RefundStatus
+from payments.providers.base import DisputeReport, FundsMovement, ProviderStatus, RefundStatus
 
 S = PaymentState
 
 
-def _id(value) -> str:
+def object_id(value) -> str:
     if isinstance(value, dict):
         return value.get("id") or ""
     return value or ""
@@ -67,7 +69,7 @@ def status_from_payment_intent(payment_intent: dict, *, payer_can_retry: bool) -
 
 def status_from_checkout_session(session: dict) -> ProviderStatus:
     payment_intent = session.get("payment_intent")
-    reference = _id(payment_intent)
+    reference = object_id(payment_intent)
     status = session.get("status")
     if status == "expired":
         return ProviderStatus(S.EXPIRED, reference)
@@ -87,7 +89,7 @@ def status_from_checkout_session(session: dict) -> ProviderStatus:
 def status_from_charge_failure(charge: dict) -> ProviderStatus:
     return ProviderStatus(
         S.FAILED,
-        _id(charge.get("payment_intent")),
+        object_id(charge.get("payment_intent")),
         failure_code=charge.get("failure_code") or "charge_failed",
         failure_message=charge.get("failure_message") or "The charge failed",
     )
@@ -106,3 +108,37 @@ def refund_status(refund: dict) -> RefundStatus:
             failure_message=f"Stripe reports the refund {status}",
         )
     return RefundStatus(Refund.State.SUBMITTED, reference)  # pending, requires_action
+
+
+def dispute_report(dispute: dict, *, event_type: str) -> DisputeReport:
+    """A Stripe Dispute object. Its ``balance_transactions`` (zero, one or two) say what
+    Stripe withdrew (negative amount, fee = the dispute fee) and reinstated (positive
+    amount, negative fee if Stripe gave the fee back). A ``funds_*`` event whose object
+    lacks them still tells that the disputed amount moved; its fee is then unknown."""
+    currency = (dispute.get("currency") or "").upper()
+    amount = int(dispute.get("amount") or 0)
+    withdrawn = reinstated = None
+    for transaction in dispute.get("balance_transactions") or []:
+        if not isinstance(transaction, dict) or not transaction.get("amount"):
+            continue
+        same_currency = (transaction.get("currency") or "").upper() == currency
+        fee = int(transaction.get("fee") or 0)
+        if transaction["amount"] < 0:
+            withdrawn = FundsMovement(amount, fee if same_currency else None)
+        else:
+            reinstated = FundsMovement(amount, max(-fee, 0) if same_currency else None)
+    if withdrawn is None and event_type == "charge.dispute.funds_withdrawn":
+        withdrawn = FundsMovement(amount)
+    if reinstated is None and event_type == "charge.dispute.funds_reinstated":
+        reinstated = FundsMovement(amount)
+    due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    return DisputeReport(
+        provider_reference=dispute.get("id") or "",
+        amount=amount,
+        currency=currency,
+        status=dispute.get("status") or "",
+        reason=dispute.get("reason") or "",
+        evidence_due_by=datetime.fromtimestamp(due_by, tz=UTC) if due_by else None,
+        withdrawn=withdrawn,
+        reinstated=reinstated,
+    )
