@@ -6,4 +6,5 @@ class ReconciliationConfig(AppConfig):
     verbose_name = "Reconciliation"
 
     def ready(self) -> None:
-        from reconciliation import events, subscribers  # noqa: F401  (registers both)
+        # Registers the event types, the subscribers and the ``__any`` lookup.
+        from reconciliation import events, id_lists, subscribers  # noqa: F401

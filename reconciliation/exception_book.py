@@ -64,12 +64,12 @@ class ExceptionBook:
         findings, self.pending = self.pending, {}
         known = {
             exception.fingerprint: exception
-            for exception in ReconciliationException.objects.filter(fingerprint__in=list(findings))
+            for exception in ReconciliationException.objects.filter(fingerprint__any=list(findings))
         }
         seen_again = [e.pk for e in known.values() if e.state != State.RESOLVED]
         if seen_again:
             # A cleared problem that is back is open again.
-            ReconciliationException.objects.filter(pk__in=seen_again).update(
+            ReconciliationException.objects.filter(pk__any=seen_again).update(
                 last_run=self.run, state=State.OPEN
             )
             for exception in known.values():

@@ -133,7 +133,7 @@ def _add_money_moments(payments: list[PaymentFacts]) -> None:
     ]
     moments: dict[str, dict[str, datetime]] = defaultdict(dict)
     if failed:
-        events = PaymentEvent.objects.filter(payment_id__in=failed, applied=True).order_by(
+        events = PaymentEvent.objects.filter(payment_id__any=failed, applied=True).order_by(
             "occurred_at"
         )
         for payment_id, from_state, to_state, occurred_at in events.values_list(
@@ -265,7 +265,7 @@ def matched_keys(items: Iterable[ExpectedItem]) -> set[tuple[str, str]]:
         by_kind[item.kind].append(item.object_id)
     keys = set()
     for kind, ids in by_kind.items():
-        rows = MatchItem.objects.filter(kind=kind, object_id__in=ids).values_list(
+        rows = MatchItem.objects.filter(kind=kind, object_id__any=ids).values_list(
             "kind", "object_id"
         )
         keys.update(rows)

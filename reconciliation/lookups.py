@@ -74,7 +74,7 @@ def _find_payments(tokens: set[str], found: Found) -> None:
     for name, values in by_field:
         if not values:
             continue
-        rows = Payment.objects.filter(**{f"{name}__in": list(values)}).values_list(
+        rows = Payment.objects.filter(**{f"{name}__any": list(values)}).values_list(
             "pk", "provider_reference", "reference"
         )
         for pk, provider_reference, reference in rows:
@@ -85,7 +85,7 @@ def _find_payments(tokens: set[str], found: Found) -> None:
             found.payment_hits[token].add(pk)
     if not hits:
         return
-    for payment in payment_facts(Payment.objects.filter(pk__in=list(hits))):
+    for payment in payment_facts(Payment.objects.filter(pk__any=list(hits))):
         found.payments[payment.pk] = payment
         for token in hits[payment.pk]:
             if payment.collected:
@@ -102,14 +102,14 @@ def _find_refunds(tokens: set[str], found: Found) -> None:
     hub_ids = [token for token in tokens if token.startswith("ref_")]
     for name, values in (("pk", hub_ids), ("provider_reference", tokens)):
         if values:
-            for refund in paid_refunds().filter(**{f"{name}__in": list(values)}):
+            for refund in paid_refunds().filter(**{f"{name}__any": list(values)}):
                 found.debits[getattr(refund, name)].append(refund_item(refund))
 
 
 def _find_payouts(tokens: set[str], found: Found) -> None:
     payout_ids = [token for token in tokens if token.startswith("po_")]
     if payout_ids:
-        for payout in stripe_payouts().filter(statement_id__in=payout_ids):
+        for payout in stripe_payouts().filter(statement_id__any=payout_ids):
             found.credits[payout.statement_id].append(payout_item(payout))
 
 

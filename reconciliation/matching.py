@@ -551,7 +551,7 @@ def _details_of(lines: list[StatementLine]) -> dict[str, list[StatementLineDetai
     wanted = [line.pk for line in lines if line.detail_count > 1 or line.return_reason_code]
     details: dict[str, list[StatementLineDetail]] = defaultdict(list)
     if wanted:
-        for detail in StatementLineDetail.objects.filter(line_id__in=wanted).order_by("id"):
+        for detail in StatementLineDetail.objects.filter(line_id__any=wanted).order_by("id"):
             details[detail.line_id].append(detail)
     return details
 
@@ -591,7 +591,7 @@ def _slices(items: list, size: int):
 
 
 def matched_line_ids(line_ids: list[str]) -> set[str]:
-    return set(MatchLine.objects.filter(line_id__in=line_ids).values_list("line_id", flat=True))
+    return set(MatchLine.objects.filter(line_id__any=line_ids).values_list("line_id", flat=True))
 
 
 def item_matches(keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -602,7 +602,7 @@ def item_matches(keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     result = {}
     for kind, ids in by_kind.items():
         for object_id, match_id in MatchItem.objects.filter(
-            kind=kind, object_id__in=ids
+            kind=kind, object_id__any=ids
         ).values_list("object_id", "match_id"):
             result[(kind, object_id)] = match_id
     return result

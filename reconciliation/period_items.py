@@ -94,20 +94,20 @@ def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str
     result: dict[tuple[str, str], tuple[str, str]] = {}
     payment_ids = by_kind[ItemKind.PAYMENT] + by_kind[ItemKind.RETURN]
     if payment_ids:
-        rows = Payment.objects.filter(pk__in=payment_ids).values_list(
+        rows = Payment.objects.filter(pk__any=payment_ids).values_list(
             "pk", "reference", "constituent__name"
         )
         for pk, reference, name in rows:
             for kind in (ItemKind.PAYMENT, ItemKind.RETURN):
                 result[(kind, pk)] = (reference, name or "")
     if by_kind[ItemKind.REFUND]:
-        rows = paid_refunds().filter(pk__in=by_kind[ItemKind.REFUND])
+        rows = paid_refunds().filter(pk__any=by_kind[ItemKind.REFUND])
         for refund in rows:
             result[(ItemKind.REFUND, refund.pk)] = (refund.payment.reference, "")
     if by_kind[ItemKind.PAYOUT]:
         rows = (
             stripe_payouts()
-            .filter(pk__in=by_kind[ItemKind.PAYOUT])
+            .filter(pk__any=by_kind[ItemKind.PAYOUT])
             .values_list("pk", "statement_id")
         )
         for pk, statement_id in rows:

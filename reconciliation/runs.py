@@ -183,7 +183,7 @@ class _Reconciliation:
         ids = [line.pk for line in lines]
         matched = matched_line_ids(ids)
         raised_now = set(
-            ReconciliationException.objects.filter(line_id__in=ids, last_run=self.run).values_list(
+            ReconciliationException.objects.filter(line_id__any=ids, last_run=self.run).values_list(
                 "line_id", flat=True
             )
         )
@@ -200,7 +200,7 @@ class _Reconciliation:
         raised_now = {
             exception.line_id: exception
             for exception in ReconciliationException.objects.filter(
-                line_id__in=ids, last_run=self.run
+                line_id__any=ids, last_run=self.run
             )
         }
         self._report_matched_lines([line for line in lines if line.pk in matched])
@@ -247,19 +247,19 @@ class _Reconciliation:
         if not lines:
             return
         links = dict(
-            MatchLine.objects.filter(line_id__in=[line.pk for line in lines]).values_list(
+            MatchLine.objects.filter(line_id__any=[line.pk for line in lines]).values_list(
                 "line_id", "match_id"
             )
         )
         matches = {
             pk: (method, note)
-            for pk, method, note in Match.objects.filter(pk__in=set(links.values())).values_list(
+            for pk, method, note in Match.objects.filter(pk__any=set(links.values())).values_list(
                 "pk", "method", "note"
             )
         }
         items: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
         for match_id, kind, object_id, amount in (
-            MatchItem.objects.filter(match_id__in=list(matches))
+            MatchItem.objects.filter(match_id__any=list(matches))
             .order_by("id")
             .values_list("match_id", "kind", "object_id", "amount")
         ):
@@ -267,7 +267,7 @@ class _Reconciliation:
         questioned = {
             exception.match_id: exception
             for exception in ReconciliationException.objects.filter(
-                match_id__in=list(matches), kind=Kind.AMOUNT_DIFFERS
+                match_id__any=list(matches), kind=Kind.AMOUNT_DIFFERS
             )
         }
         described = period_items.describe(
@@ -359,10 +359,10 @@ class _Reconciliation:
         match_ids = set(match_of.values())
         lines = defaultdict(list)
         for match_id, line_id, booked in MatchLine.objects.filter(
-            match_id__in=match_ids
+            match_id__any=match_ids
         ).values_list("match_id", "line_id", "line__booking_date"):
             lines[match_id].append((line_id, booked))
-        methods = dict(Match.objects.filter(pk__in=match_ids).values_list("pk", "method"))
+        methods = dict(Match.objects.filter(pk__any=match_ids).values_list("pk", "method"))
         pending: list[tuple[ExpectedItem, str, str]] = []
         for item in items:
             match_id = match_of.get(item.key)
