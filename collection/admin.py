@@ -32,7 +32,12 @@ from collection.models import (
 )
 from collection.services import debts, runs
 from hub.api.errors import HubError
-from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, Role, TenantScopedAdmin
+from tenants.admin_scoping import (
+    ParentScopedInline,
+    ReadOnlyTenantScopedAdmin,
+    Role,
+    TenantScopedAdmin,
+)
 from tenants.scope import tenant_scope
 from tenants.selectors import user_has_role
 
@@ -40,7 +45,7 @@ COLLECTIONS_VIEW_ROLES = (Role.CASEWORKER, Role.FINANCE, Role.AGENCY_ADMIN, Role
 WRITE_OFF_ROLES = (Role.AGENCY_ADMIN, Role.FINANCE)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ParentScopedInline):
     extra = 0
     can_delete = False
     show_change_link = True

@@ -30,21 +30,20 @@ from payments.models import (
 )
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
-from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, Role, TenantScopedAdmin
+from tenants.admin_scoping import (
+    ParentScopedInline,
+    ReadOnlyTenantScopedAdmin,
+    Role,
+    TenantScopedAdmin,
+)
 from tenants.models import Service
 
 FINANCE_VIEW_ROLES = (Role.FINANCE, Role.AGENCY_ADMIN, Role.AUDITOR)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ParentScopedInline):
     extra = 0
     can_delete = False
-
-    def has_view_permission(self, request, obj=None):
-        # Agency staff hold roles, not Django model permissions: whoever may see the
-        # parent row (its admin checks the role and agency) sees its inline rows.
-        parent = self.admin_site._registry[self.parent_model]
-        return parent.has_view_permission(request, obj)
 
     def has_add_permission(self, request, obj=None):
         return False

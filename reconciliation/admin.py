@@ -31,7 +31,12 @@ from reconciliation.models import (
     StatementLine,
     StatementLineDetail,
 )
-from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, Role, TenantScopedAdmin
+from tenants.admin_scoping import (
+    ParentScopedInline,
+    ReadOnlyTenantScopedAdmin,
+    Role,
+    TenantScopedAdmin,
+)
 from tenants.scope import tenant_scope
 from tenants.selectors import tenants_for_user, user_has_role
 
@@ -90,7 +95,7 @@ class ReconciliationSettingsAdmin(TenantScopedAdmin):
             super().save_model(request, obj, form, change)
 
 
-class BankStatementInline(admin.TabularInline):
+class BankStatementInline(ParentScopedInline):
     model = BankStatement
     fields = [
         "id",
@@ -166,7 +171,7 @@ class StatementImportAdmin(ReadOnlyTenantScopedAdmin):
         return TemplateResponse(request, "admin/reconciliation/form.html", context)
 
 
-class DetailInline(admin.TabularInline):
+class DetailInline(ParentScopedInline):
     model = StatementLineDetail
     fields = [
         "end_to_end_id",
@@ -204,7 +209,7 @@ class StatementLineAdmin(ReadOnlyTenantScopedAdmin):
     list_select_related = ["tenant"]
 
 
-class MatchLineInline(admin.TabularInline):
+class MatchLineInline(ParentScopedInline):
     model = MatchLine
     fields = ["line"]
     readonly_fields = fields
@@ -215,7 +220,7 @@ class MatchLineInline(admin.TabularInline):
         return False
 
 
-class MatchItemInline(admin.TabularInline):
+class MatchItemInline(ParentScopedInline):
     model = MatchItem
     fields = ["kind", "object_id", "amount"]
     readonly_fields = fields

@@ -11,14 +11,14 @@ from registration.models import (
     LifeEventReport,
     Registration,
 )
-from tenants.admin_scoping import Role, TenantScopedAdmin
+from tenants.admin_scoping import ParentScopedInline, Role, TenantScopedAdmin
 from tenants.scope import all_tenants
 from tenants.selectors import tenants_for_user
 
 REGISTRY_ROLES = (Role.CASEWORKER, Role.AGENCY_ADMIN, Role.AUDITOR)
 
 
-class IdentifierInline(admin.TabularInline):
+class IdentifierInline(ParentScopedInline):
     model = Identifier
     fields = ["scheme", "masked", "created_at"]  # never the value: it is shown masked only
     readonly_fields = fields
@@ -29,7 +29,7 @@ class IdentifierInline(admin.TabularInline):
         return False
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(ParentScopedInline):
     model = ConstituentVersion
     fields = ["version", "changed_at", "changed_by_tenant", "changed_by", "reason", "changes"]
     readonly_fields = fields
@@ -109,7 +109,7 @@ class RegistrationAdmin(TenantScopedAdmin):
         return False
 
 
-class ReportInline(admin.TabularInline):
+class ReportInline(ParentScopedInline):
     model = LifeEventReport
     fields = ["tenant", "agency_reference", "reported_at", "first_report"]
     readonly_fields = fields
@@ -120,8 +120,10 @@ class ReportInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
+        # Hub operators see every agency's report; agency staff their own agencies'
+        # (another agency's case reference is that agency's business).
         with all_tenants():
-            return LifeEventReport.objects.all()
+            return _own_agencies(request, LifeEventReport.objects.all())
 
 
 @admin.register(LifeEvent)
@@ -141,6 +143,14 @@ class LifeEventAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
         "delivered_to",
     ]
     exclude = ["dedupe_key"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return fields
+        # Every agency's endpoints and delivery status are the operator's view; agency
+        # staff find their own deliveries under Events.
+        return [name for name in fields if name != "delivered_to"]
 
     @admin.display(description="Delivered to (webhooks)")
     def delivered_to(self, life_event):
@@ -167,3 +177,10 @@ class FieldAuthorityAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     has_delete_permission = has_change_permission
+
+
+def _own_agencies(request, queryset):
+    """Agency staff see rows of the agencies they hold a registry role in."""
+    if request.user.is_superuser:
+        return queryset
+    return queryset.filter(tenant__in=tenants_for_user(request.user, list(REGISTRY_ROLES)))

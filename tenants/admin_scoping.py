@@ -81,3 +81,14 @@ class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ParentScopedInline(admin.TabularInline):
+    """Rows shown inside their parent's page: whoever may view the parent sees them.
+
+    Agency staff hold roles on their agency (django-guardian), not Django's model
+    permissions, so Django's default check (a model permission) hid every inline from
+    them. The parent's admin already checks the role and the agency."""
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.get_model_admin(self.parent_model).has_view_permission(request, obj)

@@ -2,10 +2,15 @@ from django.contrib import admin, messages
 
 from hub.events import delivery, dispatch
 from hub.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, Role, TenantScopedAdmin
+from tenants.admin_scoping import (
+    ParentScopedInline,
+    ReadOnlyTenantScopedAdmin,
+    Role,
+    TenantScopedAdmin,
+)
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ParentScopedInline):
     model = WebhookDelivery
     fields = ["endpoint", "status", "attempt_count", "next_attempt_at", "completed_at"]
     readonly_fields = fields
@@ -40,7 +45,7 @@ class EventAdmin(ReadOnlyTenantScopedAdmin):
         messages.success(request, f"{queryset.count()} event(s) queued for dispatch.")
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ParentScopedInline):
     model = WebhookAttempt
     fields = ["number", "attempted_at", "status_code", "latency_ms", "error", "response_excerpt"]
     readonly_fields = fields

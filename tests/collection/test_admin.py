@@ -141,3 +141,16 @@ def test_settings_form_validates_creditor_details_and_the_ladder(tenant, collect
     with tenant_scope(tenant), pytest.raises(ValidationError) as raised:
         settings.full_clean()
     assert set(raised.value.message_dict) == {"creditor_id", "dunning_ladder"}
+
+
+def test_a_caseworker_sees_the_plans_and_instalments_inside_a_debt_and_a_plan(
+    client, tenant, completed_run
+):
+    debt, _mandate, plan, _run = completed_run
+    client.force_login(staff(tenant, "caseworker", "case"))
+
+    debt_page = client.get(admin_change_path("collection.debt", debt.pk)).content.decode()
+    plan_page = client.get(admin_change_path("collection.paymentplan", plan.pk)).content.decode()
+
+    assert plan.pk in debt_page  # the plan inline
+    assert "1 Apr 2024" in plan_page  # the instalment inline: the schedule

@@ -47,3 +47,35 @@ def test_life_event_admin_lists_where_it_was_delivered(admin_client, api, bsn):
     html = page.content.decode()
     assert api.tenant.name in html  # the report
     assert f"{api.tenant.slug} → http://127.0.0.1:9/hook: pending" in html
+
+
+def test_agency_staff_see_their_own_agencys_part_of_a_life_event_only(client, api, other_api, bsn):
+    from hub.events import dispatch, endpoints
+
+    for agency in (api, other_api):
+        endpoints.create_endpoint(
+            tenant=agency.tenant,
+            url=f"http://127.0.0.1:9/{agency.tenant.slug}-hook",
+            event_types=["constituent.life_event"],
+        )
+        agency.post("/api/v1/constituents", person_body(bsn))
+    con = api.post("/api/v1/constituents", person_body(bsn)).json()["id"]
+    death = {"kind": "death", "occurred_on": "2025-01-01"}
+    for n, agency in enumerate((api, other_api)):
+        event = agency.post(
+            f"/api/v1/constituents/{con}/life-events", {**death, "agency_reference": f"CASE-{n}"}
+        ).json()
+    later = timezone.now() + dispatch.SWEEP_GRACE
+    for event_id in dispatch.undispatched_event_ids(now=later):
+        dispatch.dispatch_event(event_id)
+    user = get_user_model().objects.create_user(username="case", password="pw-123456789")
+    services.grant_role(tenant=api.tenant, user=user, role="caseworker")
+    client.force_login(user)
+
+    page = client.get(admin_change_path("registration.lifeevent", event["id"]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "CASE-0" in html  # the agency's own report
+    assert "CASE-1" not in html and other_api.tenant.name not in html
+    assert f"{other_api.tenant.slug}-hook" not in html  # another agency's endpoint
