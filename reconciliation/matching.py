@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from payments.models import Payment, PaymentMethod, PaymentState
+from payments.models import Dispute, Payment, PaymentMethod, PaymentState
 from payments.services import record_direct_debit_return
 from reconciliation import lookups, references
 from reconciliation.exception_book import ExceptionBook, Finding
@@ -323,15 +323,7 @@ class Matcher:
             }
         elif line.kind == "adjustment" and _is_dispute(line):
             item = self._resolve(line, found.credits)
-            self.book.add(
-                self._finding(
-                    Kind.DISPUTE,
-                    line,
-                    "The payer disputed a payment: Stripe took the money back"
-                    + (f" ({item.object_id})" if item else ""),
-                    item=item,
-                )
-            )
+            self.book.add(self._finding(Kind.DISPUTE, line, _dispute_reason(line, item), item=item))
             return
         else:
             return
@@ -554,6 +546,21 @@ def _details_of(lines: list[StatementLine]) -> dict[str, list[StatementLineDetai
         for detail in StatementLineDetail.objects.filter(line_id__any=wanted).order_by("id"):
             details[detail.line_id].append(detail)
     return details
+
+
+def _dispute_reason(line: StatementLine, item: ExpectedItem | None) -> str:
+    """What a dispute line in a payout means, with the dispute as payments recorded it."""
+    if line.amount < 0:
+        reason = "The payer disputed a payment: Stripe took the money back"
+    else:
+        reason = "A dispute was decided for the agency: Stripe gave the money back"
+    if item is not None:
+        reason += f" ({item.object_id})"
+    provider_ids = [token for _, token in line.references if token.startswith("dp_")]
+    recorded = Dispute.objects.filter(provider_reference__any=provider_ids).first()
+    if recorded is not None:
+        reason += f"; dispute {recorded.pk}, {recorded.status.replace('_', ' ')}"
+    return reason
 
 
 def _is_dispute(line: StatementLine) -> bool:

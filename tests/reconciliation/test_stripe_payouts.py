@@ -19,8 +19,9 @@ from hub.events.models import Event
 from hub.events.outbox import publish
 from payments import ledger, outcomes
 from payments import services as payments
+from payments.disputes import record_dispute
 from payments.models import PaymentState, ProviderAccount
-from payments.providers.base import ProviderStatus
+from payments.providers.base import DisputeReport, ProviderStatus
 from reconciliation import services
 from reconciliation.models import (
     BankStatement,
@@ -253,6 +254,12 @@ def test_a_payout_is_imported_matched_to_payments_and_to_the_bank(
     net = sum(t["net"] for page in pages for t in page)
     seen: list = []
     serve_payout(payout_json(net), pages, seen=seen)
+    # Stripe's dispute webhook had reached payments before the payout.
+    recorded = record_dispute(
+        payment=second,
+        report=DisputeReport("dp_1", 5000, "EUR", "needs_response", reason="fraudulent"),
+        source="stripe_webhook",
+    ).dispute
 
     result = services.import_stripe_payout(tenant=tenant, payout_id=PAYOUT)
 
@@ -286,6 +293,10 @@ def test_a_payout_is_imported_matched_to_payments_and_to_the_bank(
         kinds = {e.kind: e for e in ReconciliationException.objects.all()}
         assert set(kinds) == {"dispute", "unknown_receipt"}
         assert kinds["dispute"].item_id == second.pk
+        assert kinds["dispute"].reason == (
+            "The payer disputed a payment: Stripe took the money back "
+            f"({second.pk}); dispute {recorded.pk}, needs response"
+        )
         assert kinds["unknown_receipt"].reported_amount == 777
         fee_row = RunItem.objects.get(run=run, line=lines["txn_fee1"])
         assert fee_row.status == "unmatched_reported"
@@ -300,6 +311,31 @@ def test_a_payout_is_imported_matched_to_payments_and_to_the_bank(
     hub_did_not_book = 5000 + 1500 + 35 + 35 + 500 - 777 + 30
     assert balances["provider_clearing"] == hub_did_not_book
     assert ledger.trial_balance_ok(tenant=tenant)
+
+
+@responses.activate
+def test_a_won_dispute_in_a_payout_says_the_money_came_back(tenant, service, stripe_account, today):
+    paid = direct_debit(tenant, service, 5000, "pi_dd7", provider="stripe")
+    reversal = balance_transaction(
+        "txn_dr1",
+        "adjustment",
+        5000,
+        reporting_category="dispute_reversal",
+        source={"id": "dp_7", "object": "dispute", "charge": "py_dd7", "payment_intent": "pi_dd7"},
+    )
+    serve_payout(payout_json(5000), [[reversal]])
+    won = DisputeReport("dp_7", 5000, "EUR", "won", reason="fraudulent")
+    recorded = record_dispute(payment=paid, report=won, source="stripe_webhook").dispute
+
+    services.import_stripe_payout(tenant=tenant, payout_id=PAYOUT)
+    reconcile(tenant, today)
+
+    with tenant_scope(tenant):
+        exception = ReconciliationException.objects.get(kind="dispute")
+    assert exception.reason == (
+        "A dispute was decided for the agency: Stripe gave the money back "
+        f"({paid.pk}); dispute {recorded.pk}, won"
+    )
 
 
 @responses.activate
