@@ -23,7 +23,10 @@ def _free_port() -> int:
 def _descendants(pid: int) -> set[int]:
     found = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread or process ended while we looked
         for child in map(int, children):
             found |= {child} | _descendants(child)
     return found
