@@ -12,12 +12,26 @@ import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 
 
 @functools.cache
 def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in settings.HUB_ENCRYPTION_KEYS])
+
+
+@functools.cache
+def _primary() -> Fernet:
+    return Fernet(settings.HUB_ENCRYPTION_KEYS[0].encode())
+
+
+@receiver(setting_changed)
+def _forget_keys(*, setting, **kwargs) -> None:
+    if setting == "HUB_ENCRYPTION_KEYS":
+        _fernet.cache_clear()
+        _primary.cache_clear()
 
 
 def encrypt(plaintext: str) -> str:
@@ -29,6 +43,22 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("cannot decrypt: wrong HUB_ENCRYPTION_KEYS or corrupted value") from exc
+
+
+def reencrypt(token: str) -> str:
+    """The same secret, encrypted with the first (current) key."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("cannot decrypt: wrong HUB_ENCRYPTION_KEYS or corrupted value") from exc
+
+
+def under_current_key(token: str) -> bool:
+    try:
+        _primary().decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def keyed_hash(value: str, *, purpose: str) -> str:
