@@ -265,6 +265,8 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "hub")
 # rules (CONN_MAX_AGE, broken connections) around each task, as for a web request.
 # Opening a PostgreSQL connection per task cost a third of webhook delivery throughput.
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
+# /api/v1/health reports the outbox as behind when an event waits longer than this.
+HUB_HEALTH_MAX_OUTBOX_LAG_SECONDS = int(os.environ.get("HUB_HEALTH_MAX_OUTBOX_LAG_SECONDS", "300"))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Installed into django-celery-beat's tables on start: operators edit them in the admin.

@@ -1,6 +1,14 @@
-"""Liveness for load balancers and operators: can the hub reach its database and broker?"""
+"""Liveness for load balancers and operators: can the hub reach its database and broker,
+and are the workers keeping up with the outbox?
 
+The HTTP status follows the database and the broker only: a web process can serve
+requests while the workers are down, so a load balancer must not take it out for that.
+Monitoring reads ``outbox`` (and ``status``) to page someone when events wait.
+"""
+
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -29,13 +37,39 @@ def broker_ok() -> tuple[bool, str]:
         return False, type(exc).__name__
 
 
+def outbox_ok() -> tuple[bool, int | None]:
+    """Whether the oldest event not yet dispatched is younger than the allowed lag
+    (the dispatch runs on commit and the sweep every 30 s: a long wait means no worker
+    or no beat). Events whose subscribers failed every attempt are the admin's."""
+    from hub.events.dispatch import MAX_DISPATCH_ATTEMPTS
+    from hub.events.models import Event
+    from tenants.scope import all_tenants
+
+    try:
+        with all_tenants():
+            oldest = (
+                Event.objects.filter(
+                    dispatched_at__isnull=True, dispatch_attempts__lt=MAX_DISPATCH_ATTEMPTS
+                )
+                .order_by("created_at")
+                .values_list("created_at", flat=True)
+                .first()
+            )
+    except Exception:
+        return False, None
+    if oldest is None:
+        return True, None
+    waiting = int((timezone.now() - oldest).total_seconds())
+    return waiting <= settings.HUB_HEALTH_MAX_OUTBOX_LAG_SECONDS, waiting
+
+
 class HealthView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
     @extend_schema(
-        summary="Database and broker reachability",
+        summary="Database and broker reachability, and outbox lag",
         auth=[],
         responses={
             200: inline_serializer(
@@ -44,6 +78,7 @@ class HealthView(APIView):
                     "status": serializers.CharField(),
                     "database": serializers.DictField(),
                     "broker": serializers.DictField(),
+                    "outbox": serializers.DictField(),
                 },
             ),
             503: inline_serializer("HealthDown", {"status": serializers.CharField()}),
@@ -52,12 +87,14 @@ class HealthView(APIView):
     def get(self, request):
         db_up, db_detail = database_ok()
         broker_up, broker_detail = broker_ok()
-        healthy = db_up and broker_up
+        outbox_up, waiting = outbox_ok()
+        serving = db_up and broker_up
         return Response(
             {
-                "status": "ok" if healthy else "degraded",
+                "status": "ok" if serving and outbox_up else "degraded",
                 "database": {"ok": db_up, "detail": db_detail},
                 "broker": {"ok": broker_up, "detail": broker_detail},
+                "outbox": {"ok": outbox_up, "oldest_undispatched_seconds": waiting},
             },
-            status=200 if healthy else 503,
+            status=200 if serving else 503,
         )

@@ -15,6 +15,33 @@ def test_health_reports_database_and_broker():
     assert body["database"]["ok"] and body["broker"]["ok"]
 
 
+def test_health_says_when_events_wait_for_a_worker_but_stays_200(tenant):
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from hub.events.catalogue import register_event_type
+    from hub.events.models import Event
+    from hub.events.outbox import publish
+    from tenants.scope import all_tenants
+
+    register_event_type("test.health", "Used by the health test")
+    with transaction.atomic():
+        publish(tenant=tenant, type="test.health", subject_id="s1", payload={})
+    fresh = APIClient().get("/api/v1/health").json()
+    assert fresh["outbox"]["ok"] and fresh["status"] == "ok"
+
+    with all_tenants():  # no worker dispatched it for ten minutes
+        Event.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    response = APIClient().get("/api/v1/health")
+
+    assert response.status_code == 200  # the web process still serves
+    body = response.json()
+    assert body["status"] == "degraded" and body["outbox"]["ok"] is False
+    assert body["outbox"]["oldest_undispatched_seconds"] >= 600
+
+
 def test_schema_and_docs_are_served_without_a_cdn():
     client = APIClient()
     schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
