@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hub.api.errors import Conflict, InvalidRequest
@@ -56,10 +56,9 @@ def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> 
     deadline = time.monotonic() + WAIT_FOR_FIRST.total_seconds()
     while True:
         try:
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    tenant=tenant, key=key, fingerprint=print_, method=method, path=path
-                )
+            return _insert_claim(
+                tenant=tenant, key=key, fingerprint=print_, method=method, path=path
+            )
         except IntegrityError:
             pass
         existing = IdempotencyRecord.objects.filter(key=key).first()
@@ -87,6 +86,16 @@ def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> 
                 code="idempotency_key_in_use",
             )
         time.sleep(POLL_INTERVAL)
+
+
+def _insert_claim(**fields) -> IdempotencyRecord:
+    """The claim row, committed at once. Outside a transaction the INSERT is its own
+    (no BEGIN/COMMIT round trips); inside one, a savepoint keeps a duplicate key from
+    breaking the caller's transaction."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(**fields)
+    return IdempotencyRecord.objects.create(**fields)
 
 
 def complete(record: IdempotencyRecord, *, status_code: int, body: object) -> None:

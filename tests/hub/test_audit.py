@@ -35,3 +35,16 @@ def test_audit_entries_are_append_only(api):
         entry.save()
     with pytest.raises(RuntimeError):
         entry.delete()
+
+
+def test_an_idempotent_write_is_audited_once_with_its_work_and_not_on_replay(api):
+    body = {"code": "x", "name": "X", "interaction_kind": "regulatory"}
+    first = api.post("/api/v1/services", body, HTTP_IDEMPOTENCY_KEY="svc-1")
+    replay = api.post("/api/v1/services", body, HTTP_IDEMPOTENCY_KEY="svc-1")
+    refused = api.post("/api/v1/services", {"code": "y"}, HTTP_IDEMPOTENCY_KEY="svc-2")
+
+    assert first.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert refused.status_code == 400
+    with all_tenants():
+        [entry] = AuditEntry.objects.all()
+    assert entry.object_id == first.json()["id"] and entry.status_code == 201
