@@ -1,5 +1,6 @@
 """``make run``'s process supervisor: a kill of it stops the web server, worker and beat."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -86,7 +87,10 @@ def test_terminating_run_hub_stops_every_process_it_started(tmp_path):
             time.sleep(0.2)
         assert not [pid for pid in started if _alive(pid)]
     finally:
-        for pid in [hub.pid, *started]:
+        # Whatever it started, even if the test failed before it looked.
+        started |= _descendants(hub.pid) if _alive(hub.pid) else set()
+        for pid in [*started, hub.pid]:
             if _alive(pid):
-                os.kill(pid, signal.SIGKILL)  # a failed run must not leave servers behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # a failed run must not leave servers behind
         hub.wait(timeout=10)
