@@ -33,7 +33,7 @@ from collection.models import (
 from collection.services import debts, runs
 from hub.api.errors import HubError
 from tenants.admin_scoping import (
-    ParentScopedInline,
+    ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
@@ -43,18 +43,6 @@ from tenants.selectors import user_has_role
 
 COLLECTIONS_VIEW_ROLES = (Role.CASEWORKER, Role.FINANCE, Role.AGENCY_ADMIN, Role.AUDITOR)
 WRITE_OFF_ROLES = (Role.AGENCY_ADMIN, Role.FINANCE)
-
-
-class ReadOnlyInline(ParentScopedInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class CollectionsReadOnlyAdmin(ReadOnlyTenantScopedAdmin):
@@ -141,14 +129,12 @@ class PlanInline(ReadOnlyInline):
     model = PaymentPlan
     fk_name = "debt"
     fields = ["id", "mandate", "total", "state", "created_at", "ended_at"]
-    readonly_fields = fields
+    show_change_link = True
 
 
 class DunningInline(ReadOnlyInline):
     model = DunningNotice
     fields = ["step", "arrears_since", "days_in_arrears", "balance", "fired_on"]
-    readonly_fields = fields
-    show_change_link = False
 
 
 class WriteOffForm(forms.Form):
@@ -230,8 +216,8 @@ class InstalmentInline(ReadOnlyInline):
         "attempt_count",
         "last_failure_code",
     ]
-    readonly_fields = fields
     ordering = ["sequence"]
+    show_change_link = True
 
 
 @admin.register(PaymentPlan)
@@ -255,7 +241,7 @@ class AttemptInline(ReadOnlyInline):
         "failure_code",
         "failure_action",
     ]
-    readonly_fields = fields
+    show_change_link = True
 
 
 @admin.register(Instalment)
@@ -324,8 +310,6 @@ class CollectionRunAdmin(CollectionsReadOnlyAdmin):
 class ReturnEntryInline(ReadOnlyInline):
     model = ReturnFileEntry
     fields = ["position", "end_to_end_id", "attempt", "reason_code", "action"]
-    readonly_fields = fields
-    show_change_link = False
 
 
 @admin.register(ReturnFile)

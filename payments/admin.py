@@ -31,7 +31,7 @@ from payments.models import (
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
 from tenants.admin_scoping import (
-    ParentScopedInline,
+    ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
@@ -41,35 +41,21 @@ from tenants.models import Service
 FINANCE_VIEW_ROLES = (Role.FINANCE, Role.AGENCY_ADMIN, Role.AUDITOR)
 
 
-class ReadOnlyInline(ParentScopedInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class TimelineInline(ReadOnlyInline):
     model = PaymentEvent
     fields = ["occurred_at", "from_state", "to_state", "applied", "source", "detail"]
-    readonly_fields = fields
     verbose_name_plural = "timeline"
 
 
 class RefundInline(ReadOnlyInline):
     model = Refund
     fields = ["id", "amount", "state", "reason", "provider_reference", "created_at"]
-    readonly_fields = fields
     show_change_link = True
 
 
 class DisputeInline(ReadOnlyInline):
     model = Dispute
     fields = ["id", "amount", "currency", "status", "reason", "evidence_due_by", "created_at"]
-    readonly_fields = fields
     show_change_link = True
 
 
@@ -155,7 +141,6 @@ class DisputeAdmin(ReadOnlyTenantScopedAdmin):
 class LedgerLineInline(ReadOnlyInline):
     model = LedgerLine
     fields = ["account", "currency", "debit", "credit"]
-    readonly_fields = fields
 
 
 @admin.register(LedgerTransaction)

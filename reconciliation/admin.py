@@ -32,7 +32,7 @@ from reconciliation.models import (
     StatementLineDetail,
 )
 from tenants.admin_scoping import (
-    ParentScopedInline,
+    ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
@@ -95,7 +95,7 @@ class ReconciliationSettingsAdmin(TenantScopedAdmin):
             super().save_model(request, obj, form, change)
 
 
-class BankStatementInline(ParentScopedInline):
+class BankStatementInline(ReadOnlyInline):
     model = BankStatement
     fields = [
         "id",
@@ -109,13 +109,7 @@ class BankStatementInline(ParentScopedInline):
         "closing_date",
         "line_count",
     ]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatementImport)
@@ -171,7 +165,7 @@ class StatementImportAdmin(ReadOnlyTenantScopedAdmin):
         return TemplateResponse(request, "admin/reconciliation/form.html", context)
 
 
-class DetailInline(ParentScopedInline):
+class DetailInline(ReadOnlyInline):
     model = StatementLineDetail
     fields = [
         "end_to_end_id",
@@ -181,12 +175,6 @@ class DetailInline(ParentScopedInline):
         "counterparty_name",
         "return_reason_code",
     ]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatementLine)
@@ -209,26 +197,14 @@ class StatementLineAdmin(ReadOnlyTenantScopedAdmin):
     list_select_related = ["tenant"]
 
 
-class MatchLineInline(ParentScopedInline):
+class MatchLineInline(ReadOnlyInline):
     model = MatchLine
     fields = ["line"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class MatchItemInline(ParentScopedInline):
+class MatchItemInline(ReadOnlyInline):
     model = MatchItem
     fields = ["kind", "object_id", "amount"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Match)

@@ -40,6 +40,21 @@ class Finding:
     match: PlannedMatch | None = None
     extra: dict = field(default_factory=dict)
 
+    @classmethod
+    def about_line(cls, kind: str, line: StatementLine, reason: str, **found) -> Finding:
+        """A finding about a statement line (``found``: the item, expected amount or
+        match it concerns)."""
+        return cls(
+            kind=kind,
+            channel=line.channel,
+            currency=line.currency,
+            occurred_on=line.booking_date,
+            reason=reason,
+            line=line,
+            reported_amount=line.amount,
+            **found,
+        )
+
     @property
     def fingerprint(self) -> str:
         if self.line is not None:

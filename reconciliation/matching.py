@@ -204,7 +204,7 @@ class Matcher:
         shown = ", ".join(tokens[:3]) or "no reference"
         if len(payment_ids) != 1:
             why = "matches several payments" if payment_ids else "matches no hub payment"
-            return None, self._finding(
+            return None, Finding.about_line(
                 Kind.UNKNOWN_RETURN, line, f"Return ({code}) of {shown} {why}"
             )
         payment = found.payments[payment_ids.pop()]
@@ -212,7 +212,7 @@ class Matcher:
             payment.method != PaymentMethod.DIRECT_DEBIT
             or channel_of(payment.provider) != Channel.BANK
         ):
-            return None, self._finding(
+            return None, Finding.about_line(
                 Kind.UNKNOWN_RETURN,
                 line,
                 f"Return ({code}) of {payment.pk}, which is not a direct debit collected to the "
@@ -227,7 +227,7 @@ class Matcher:
             )
             payment = lookups.payment_by_id(payment.pk)
         if payment.returned_at is None:
-            return None, self._finding(
+            return None, Finding.about_line(
                 Kind.UNKNOWN_RETURN,
                 line,
                 f"Return ({code}) of {payment.pk}, which was never collected "
@@ -253,7 +253,7 @@ class Matcher:
         match, items = earlier
         if line.amount < 0 and items:
             self.book.add(
-                self._finding(
+                Finding.about_line(
                     Kind.REVERSED_RECEIPT,
                     line,
                     f"The bank reversed receipt {original.pk} of {items[0].object_id} "
@@ -323,7 +323,9 @@ class Matcher:
             }
         elif line.kind == "adjustment" and _is_dispute(line):
             item = self._resolve(line, found.credits)
-            self.book.add(self._finding(Kind.DISPUTE, line, _dispute_reason(line, item), item=item))
+            self.book.add(
+                Finding.about_line(Kind.DISPUTE, line, _dispute_reason(line, item), item=item)
+            )
             return
         else:
             return
@@ -480,7 +482,7 @@ class Matcher:
 
     def _duplicate(self, line: StatementLine, item: ExpectedItem, reason: str) -> None:
         self.book.add(
-            self._finding(
+            Finding.about_line(
                 Kind.DUPLICATE_RECEIPT, line, reason, item=item, expected_amount=item.amount
             )
         )
@@ -505,7 +507,7 @@ class Matcher:
                 f". {note}" if note else ""
             )
             self.book.add(
-                self._finding(
+                Finding.about_line(
                     Kind.AMOUNT_DIFFERS,
                     line,
                     reason,
@@ -514,29 +516,6 @@ class Matcher:
                     match=match,
                 )
             )
-
-    @staticmethod
-    def _finding(
-        kind: str,
-        line: StatementLine,
-        reason: str,
-        *,
-        item: ExpectedItem | None = None,
-        expected_amount: int | None = None,
-        match: PlannedMatch | None = None,
-    ) -> Finding:
-        return Finding(
-            kind=kind,
-            channel=line.channel,
-            currency=line.currency,
-            occurred_on=line.booking_date,
-            reason=reason,
-            line=line,
-            item=item,
-            expected_amount=expected_amount,
-            reported_amount=line.amount,
-            match=match,
-        )
 
 
 def _details_of(lines: list[StatementLine]) -> dict[str, list[StatementLineDetail]]:

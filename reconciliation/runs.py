@@ -221,7 +221,7 @@ class _Reconciliation:
                 period_end=self.end,
             )
             if kind is not None:
-                self.book.add(_line_finding(kind, line, reason))
+                self.book.add(Finding.about_line(kind, line, reason))
             explained.append((line, reason, kind))
         exceptions = self.book.flush()
         for line, reason, kind in explained:
@@ -557,18 +557,6 @@ def _open_credit(line: StatementLine) -> bool:
         and line.amount > 0
         and not line.is_reversal
         and not line.return_reason_code
-    )
-
-
-def _line_finding(kind: str, line: StatementLine, reason: str) -> Finding:
-    return Finding(
-        kind=kind,
-        channel=line.channel,
-        currency=line.currency,
-        occurred_on=line.booking_date,
-        reason=reason,
-        line=line,
-        reported_amount=line.amount,
     )
 
 

@@ -11,33 +11,21 @@ from registration.models import (
     LifeEventReport,
     Registration,
 )
-from tenants.admin_scoping import ParentScopedInline, Role, TenantScopedAdmin
+from tenants.admin_scoping import ReadOnlyInline, Role, TenantScopedAdmin
 from tenants.scope import all_tenants
 from tenants.selectors import tenants_for_user
 
 REGISTRY_ROLES = (Role.CASEWORKER, Role.AGENCY_ADMIN, Role.AUDITOR)
 
 
-class IdentifierInline(ParentScopedInline):
+class IdentifierInline(ReadOnlyInline):
     model = Identifier
     fields = ["scheme", "masked", "created_at"]  # never the value: it is shown masked only
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class VersionInline(ParentScopedInline):
+class VersionInline(ReadOnlyInline):
     model = ConstituentVersion
     fields = ["version", "changed_at", "changed_by_tenant", "changed_by", "reason", "changes"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class RegistryVisibilityMixin:
@@ -109,15 +97,9 @@ class RegistrationAdmin(TenantScopedAdmin):
         return False
 
 
-class ReportInline(ParentScopedInline):
+class ReportInline(ReadOnlyInline):
     model = LifeEventReport
     fields = ["tenant", "agency_reference", "reported_at", "first_report"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         # Hub operators see every agency's report; agency staff their own agencies'

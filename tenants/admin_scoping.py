@@ -83,12 +83,25 @@ class ReadOnlyTenantScopedAdmin(TenantScopedAdmin):
         return False
 
 
-class ParentScopedInline(admin.TabularInline):
-    """Rows shown inside their parent's page: whoever may view the parent sees them.
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown inside their parent's page, read-only (services write them): whoever
+    may view the parent sees them.
 
     Agency staff hold roles on their agency (django-guardian), not Django's model
     permissions, so Django's default check (a model permission) hid every inline from
     them. The parent's admin already checks the role and the agency."""
 
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
     def has_view_permission(self, request, obj=None):
         return self.admin_site.get_model_admin(self.parent_model).has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -3,23 +3,17 @@ from django.contrib import admin, messages
 from hub.events import delivery, dispatch
 from hub.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.admin_scoping import (
-    ParentScopedInline,
+    ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
 )
 
 
-class DeliveryInline(ParentScopedInline):
+class DeliveryInline(ReadOnlyInline):
     model = WebhookDelivery
     fields = ["endpoint", "status", "attempt_count", "next_attempt_at", "completed_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Event)
@@ -45,15 +39,9 @@ class EventAdmin(ReadOnlyTenantScopedAdmin):
         messages.success(request, f"{queryset.count()} event(s) queued for dispatch.")
 
 
-class AttemptInline(ParentScopedInline):
+class AttemptInline(ReadOnlyInline):
     model = WebhookAttempt
     fields = ["number", "attempted_at", "status_code", "latency_ms", "error", "response_excerpt"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookDelivery)
