@@ -9,7 +9,7 @@ from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -43,7 +43,7 @@ from collection.models import (
 )
 from collection.services import debts, mandates, plans, returns, runs
 from hub.api.errors import Conflict, InvalidRequest
-from hub.api.views import HubViewSet
+from hub.api.views import HubReadOnlyViewSet
 from tenants.scope import require_tenant
 
 READ = "collections:read"
@@ -54,7 +54,7 @@ def actor_of(request) -> str:
     return f"api_key:{request.user.api_key.prefix}"
 
 
-class CollectionsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class CollectionsViewSet(HubReadOnlyViewSet):
     read_scope = READ
     write_scope = WRITE
 

@@ -128,7 +128,9 @@ class HubViewSet(HubViewMixin, viewsets.GenericViewSet):
         return self.model.objects.all()
 
 
-class HubReadCreateViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet
-):
+class HubReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    pass
+
+
+class HubReadCreateViewSet(mixins.CreateModelMixin, HubReadOnlyViewSet):
     pass

@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from hub.api.errors import InvalidRequest, error_response
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubViewSet
+from hub.api.views import HubReadCreateViewSet, HubReadOnlyViewSet
 from reconciliation import services
 from reconciliation.api.serializers import (
     ReconciliationExceptionSerializer,
@@ -68,9 +68,7 @@ class StatementImportFilter(CreatedRangeFilterSet):
     list=extend_schema(summary="List imported statement files and Stripe payouts"),
     retrieve=extend_schema(summary="Get an import with its statements"),
 )
-class StatementImportViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, HubViewSet
-):
+class StatementImportViewSet(HubReadCreateViewSet):
     model = StatementImport
     serializer_class = StatementImportSerializer
     filterset_class = StatementImportFilter
@@ -141,7 +139,7 @@ class StatementLineFilter(CreatedRangeFilterSet):
     list=extend_schema(summary="List statement lines (bank entries and Stripe transactions)"),
     retrieve=extend_schema(summary="Get a statement line with its transaction details"),
 )
-class StatementLineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class StatementLineViewSet(HubReadOnlyViewSet):
     model = StatementLine
     serializer_class = StatementLineSerializer
     filterset_class = StatementLineFilter
@@ -177,9 +175,7 @@ class RunItemPagination(CursorPagination):
     list=extend_schema(summary="List reconciliation runs"),
     retrieve=extend_schema(summary="Get a run with its totals per currency"),
 )
-class ReconciliationRunViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, HubViewSet
-):
+class ReconciliationRunViewSet(HubReadCreateViewSet):
     model = ReconciliationRun
     serializer_class = ReconciliationRunSerializer
     filterset_class = RunFilter
@@ -271,7 +267,7 @@ class ExceptionFilter(CreatedRangeFilterSet):
     list=extend_schema(summary="List reconciliation exceptions"),
     retrieve=extend_schema(summary="Get an exception"),
 )
-class ReconciliationExceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class ReconciliationExceptionViewSet(HubReadOnlyViewSet):
     model = ReconciliationException
     serializer_class = ReconciliationExceptionSerializer
     filterset_class = ExceptionFilter

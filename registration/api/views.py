@@ -1,13 +1,13 @@
 import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from hub.api.errors import InvalidRequest
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubViewSet
+from hub.api.views import HubReadOnlyViewSet
 from registration import identifiers, selectors, services
 from registration.api.serializers import (
     ConstituentCreateSerializer,
@@ -55,7 +55,7 @@ class ConstituentFilter(CreatedRangeFilterSet):
     ),
     retrieve=extend_schema(summary="Get a constituent you are registered with"),
 )
-class ConstituentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class ConstituentViewSet(HubReadOnlyViewSet):
     model = Constituent
     serializer_class = ConstituentSerializer
     filterset_class = ConstituentFilter
@@ -188,7 +188,7 @@ class RegistrationFilter(CreatedRangeFilterSet):
     list=extend_schema(summary="Your agency's registrations"),
     retrieve=extend_schema(summary="Get a registration"),
 )
-class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class RegistrationViewSet(HubReadOnlyViewSet):
     model = Registration
     serializer_class = RegistrationSerializer
     filterset_class = RegistrationFilter
@@ -209,7 +209,7 @@ class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubV
         return Response(RegistrationSerializer(registration).data)
 
 
-class LifeEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class LifeEventViewSet(HubReadOnlyViewSet):
     """Life events of constituents your agency is registered with."""
 
     model = LifeEvent

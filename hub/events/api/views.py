@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubViewSet
+from hub.api.views import HubReadOnlyViewSet, HubViewSet
 from hub.events import endpoints
 from hub.events.api.serializers import (
     EventSerializer,
@@ -90,7 +90,7 @@ class EventFilter(CreatedRangeFilterSet):
     list=extend_schema(summary="List the agency's events (what webhooks carried)"),
     retrieve=extend_schema(summary="Get one event"),
 )
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+class EventViewSet(HubReadOnlyViewSet):
     model = Event
     serializer_class = EventSerializer
     filterset_class = EventFilter
