@@ -55,6 +55,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))  # bench_common
+
+from bench_common import busy_cpus, ensure_database, use_stable_secrets  # noqa: E402
 
 BENCH_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hub_apibench",
@@ -84,47 +87,13 @@ def configure_environment(port: int) -> Path:
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     var_dir = Path(os.environ["HUB_VAR_DIR"])
     var_dir.mkdir(parents=True, exist_ok=True)
-    # DEBUG=0 refuses to start without these: generated once, then reused, so rows
-    # encrypted by an earlier run stay readable.
-    keys_file = var_dir / "bench-api-payments-keys.json"
-    if not keys_file.exists():
-        from cryptography.fernet import Fernet
-
-        keys_file.write_text(
-            json.dumps(
-                {
-                    "SECRET_KEY": secrets.token_urlsafe(50),
-                    "HUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                    "HUB_IDENTIFIER_HMAC_KEY": secrets.token_hex(32),
-                }
-            )
-        )
-        keys_file.chmod(0o600)
-    for name, value in json.loads(keys_file.read_text()).items():
-        os.environ.setdefault(name, value)
+    use_stable_secrets(var_dir / "bench-api-payments-keys.json")
     path = os.pathsep.join(p for p in (str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     os.environ["PYTHONPATH"] = path
     for entry in (str(REPO), str(HERE)):
         if entry not in sys.path:
             sys.path.insert(0, entry)
     return var_dir
-
-
-def ensure_database(url: str) -> None:
-    """CREATE DATABASE if the PostgreSQL database in DATABASE_URL does not exist."""
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        raise SystemExit("DATABASE_URL must be PostgreSQL: this benchmark measures production")
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django() -> None:
@@ -338,24 +307,6 @@ class Server:
 
 
 # --------------------------------------------------------------------------- CPU
-
-
-def busy_cpus(seconds: float = 1.0) -> float:
-    """How many CPUs other work keeps busy right now (from /proc/stat; Linux only)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values) - idle, sum(values)
-
-    try:
-        busy0, total0 = sample()
-        time.sleep(seconds)
-        busy1, total1 = sample()
-    except OSError:
-        return float("nan")
-    return (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
 
 
 def process_cpu(pid: int) -> float | None:

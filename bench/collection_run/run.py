@@ -37,13 +37,15 @@ import datetime as dt
 import json
 import multiprocessing
 import os
-import secrets
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))  # bench_common
+
+from bench_common import busy_cpus, use_stable_secrets  # noqa: E402
 
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "hub.settings",
@@ -70,22 +72,7 @@ def configure_environment() -> None:
         os.environ.setdefault(name, value)
     var_dir = Path(os.environ["HUB_VAR_DIR"])
     var_dir.mkdir(parents=True, exist_ok=True)
-    keys_file = var_dir / "bench-collection-keys.json"
-    if not keys_file.exists():
-        from cryptography.fernet import Fernet
-
-        keys_file.write_text(
-            json.dumps(
-                {
-                    "SECRET_KEY": secrets.token_urlsafe(50),
-                    "HUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                    "HUB_IDENTIFIER_HMAC_KEY": secrets.token_hex(32),
-                }
-            )
-        )
-        keys_file.chmod(0o600)
-    for name, value in json.loads(keys_file.read_text()).items():
-        os.environ.setdefault(name, value)
+    use_stable_secrets(var_dir / "bench-collection-keys.json")
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
 
@@ -443,24 +430,6 @@ def verify(tenants: list, size: int) -> dict:
     if problems:
         raise SystemExit("verification failed: " + "; ".join(problems))
     return summary
-
-
-def busy_cpus(seconds: float = 1.0) -> float:
-    """How many CPUs other work keeps busy right now (from /proc/stat; Linux only)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values) - idle, sum(values)
-
-    try:
-        busy0, total0 = sample()
-        time.sleep(seconds)
-        busy1, total1 = sample()
-    except OSError:
-        return float("nan")
-    return (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
 
 
 def main() -> None:

@@ -43,6 +43,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))  # bench_common
+
+from bench_common import busy_cpus, ensure_database, use_stable_secrets  # noqa: E402
 
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "hub.settings",
@@ -65,24 +68,7 @@ def configure_environment() -> Path:
     var_dir = Path(os.environ["HUB_VAR_DIR"])
     var_dir.mkdir(parents=True, exist_ok=True)
     if os.environ["DEBUG"].strip().lower() not in {"1", "true", "yes", "on"}:
-        # DEBUG=0 refuses to start without these; keep them stable across runs so
-        # rows encrypted by an earlier run can still be read (and deleted).
-        keys_file = var_dir / "bench-webhook-fanout-keys.json"
-        if not keys_file.exists():
-            from cryptography.fernet import Fernet
-
-            keys_file.write_text(
-                json.dumps(
-                    {
-                        "SECRET_KEY": secrets.token_urlsafe(50),
-                        "HUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                        "HUB_IDENTIFIER_HMAC_KEY": secrets.token_hex(32),
-                    }
-                )
-            )
-            keys_file.chmod(0o600)
-        for name, value in json.loads(keys_file.read_text()).items():
-            os.environ.setdefault(name, value)
+        use_stable_secrets(var_dir / "bench-webhook-fanout-keys.json")
     for path in (str(REPO), str(HERE)):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -110,23 +96,6 @@ def exclusive_run():
             "wait for it to finish, or point this one at another database and Redis db"
         )
     return lock
-
-
-def ensure_database(url: str) -> None:
-    """CREATE DATABASE if the PostgreSQL database in DATABASE_URL does not exist."""
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    if not parts.scheme.startswith("postgres"):
-        return
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django() -> None:
@@ -196,24 +165,6 @@ def payload(n: int) -> dict:
 
 
 # --------------------------------------------------------------------------- timing
-
-
-def busy_cpus(seconds: float = 1.0) -> float:
-    """How many CPUs other work keeps busy right now (from /proc/stat; Linux only)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values) - idle, sum(values)
-
-    try:
-        busy0, total0 = sample()
-        time.sleep(seconds)
-        busy1, total1 = sample()
-    except OSError:
-        return float("nan")
-    return (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
 
 
 class CpuMeter:
