@@ -57,7 +57,11 @@ def stripe_webhook(request, tenant_slug: str):
         with tenant_scope(tenant):
             # Inactive accounts too: deactivating one stops new payments, while Stripe
             # still reports on the payments, refunds and payouts already made with it.
-            accounts = ProviderAccount.objects.filter(provider="stripe").order_by("pk")
+            accounts = (
+                ProviderAccount.objects.filter(provider="stripe")
+                .select_related("tenant")
+                .order_by("pk")
+            )
             account = next(
                 (
                     candidate
@@ -77,7 +81,7 @@ def stripe_webhook(request, tenant_slug: str):
     if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
         return _refuse(400, "not_an_event", "The body is not a Stripe event")
     with tenant_scope(tenant):
-        outcome = stripe_events.handle_event(tenant=tenant, event=event, account=account)
+        outcome = stripe_events.handle_event(account=account, event=event)
     logger.info(
         "stripe event %s (%s) for %s: %s", event["id"], event.get("type"), tenant.slug, outcome
     )

@@ -30,9 +30,11 @@ from tenants.models import Tenant
 SOURCE = "stripe_webhook"
 
 
-def handle_event(*, tenant: Tenant, event: dict, account: ProviderAccount) -> str:
+def handle_event(*, account: ProviderAccount, event: dict) -> str:
     """Apply one event verified with ``account``'s endpoint secret; returns what happened
-    (for the response and logs)."""
+    (for the response and logs). Handlers get the account: a payout belongs to it, and
+    its agency is the payments'."""
+    tenant = account.tenant
     with acting_for(tenant), transaction.atomic():
         try:
             with transaction.atomic():
@@ -41,12 +43,10 @@ def handle_event(*, tenant: Tenant, event: dict, account: ProviderAccount) -> st
                 )
         except IntegrityError:
             return "duplicate"
-        if event.get("type") in ACCOUNT_HANDLERS:
-            return ACCOUNT_HANDLERS[event["type"]](account, event)
         handler = HANDLERS.get(event.get("type", ""))
         if handler is None:
             return "ignored_type"
-        return handler(tenant, event)
+        return handler(account, event)
 
 
 def _detail(event: dict) -> dict:
@@ -79,7 +79,8 @@ def _apply(payment: Payment | None, status: ProviderStatus, event: dict) -> str:
     return "applied" if applied else "recorded"
 
 
-def _checkout_session(tenant: Tenant, event: dict) -> str:
+def _checkout_session(account: ProviderAccount, event: dict) -> str:
+    tenant = account.tenant
     session = _object(event)
     payment = _find_payment(tenant, session, session.get("id", ""))
     kind = event["type"]
@@ -100,7 +101,8 @@ def _checkout_session(tenant: Tenant, event: dict) -> str:
     return _apply(payment, status, event)
 
 
-def _payment_intent(tenant: Tenant, event: dict) -> str:
+def _payment_intent(account: ProviderAccount, event: dict) -> str:
+    tenant = account.tenant
     intent = _object(event)
     payment = _find_payment(tenant, intent, intent.get("id", ""))
     if payment is None:
@@ -110,8 +112,9 @@ def _payment_intent(tenant: Tenant, event: dict) -> str:
     return _apply(payment, status, event)
 
 
-def _charge_failed(tenant: Tenant, event: dict) -> str:
+def _charge_failed(account: ProviderAccount, event: dict) -> str:
     """A direct debit that failed after it looked collected (a late return)."""
+    tenant = account.tenant
     charge = _object(event)
     intent_id = charge.get("payment_intent") or ""
     payment = _find_payment(tenant, charge, intent_id if isinstance(intent_id, str) else "")
@@ -122,7 +125,8 @@ def _charge_failed(tenant: Tenant, event: dict) -> str:
     return _apply(payment, stripe_mapping.status_from_charge_failure(charge), event)
 
 
-def _refund(tenant: Tenant, event: dict) -> str:
+def _refund(account: ProviderAccount, event: dict) -> str:
+    tenant = account.tenant
     obj = _object(event)
     hub_id = (obj.get("metadata") or {}).get(REFUND_METADATA_KEY)
     refund = None
@@ -137,8 +141,9 @@ def _refund(tenant: Tenant, event: dict) -> str:
     return "applied" if settled.state != before else "recorded"
 
 
-def _dispute(tenant: Tenant, event: dict) -> str:
+def _dispute(account: ProviderAccount, event: dict) -> str:
     """A chargeback or inquiry: recorded beside the payment, never moving its state."""
+    tenant = account.tenant
     obj = _object(event)
     report = stripe_mapping.dispute_report(obj, event_type=event["type"])
     if not report.provider_reference or report.amount <= 0 or len(report.currency) != 3:
@@ -175,12 +180,8 @@ def _payout_paid(account: ProviderAccount, event: dict) -> str:
     return "published"
 
 
-# Events about the Stripe account rather than one payment: handled with that account.
-ACCOUNT_HANDLERS: dict[str, Callable[[ProviderAccount, dict], str]] = {
+HANDLERS: dict[str, Callable[[ProviderAccount, dict], str]] = {
     "payout.paid": _payout_paid,
-}
-
-HANDLERS: dict[str, Callable[[Tenant, dict], str]] = {
     "checkout.session.completed": _checkout_session,
     "checkout.session.async_payment_succeeded": _checkout_session,
     "checkout.session.async_payment_failed": _checkout_session,
