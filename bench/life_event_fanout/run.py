@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
-import hmac
 import importlib.util
-import json
 import multiprocessing
 import os
-import secrets
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -126,34 +121,14 @@ def baseline_round(receivers) -> float:
 
     session = requests.Session()
     keys = [base64.b64decode(r.secret.removeprefix("whsec_")) for r in receivers]
-    message_id = "evt_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
-    body = json.dumps(
-        {
-            "id": message_id,
-            "type": "constituent.life_event",
-            "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "tenant": "bench",
-            "data": {"constituent": "con_x", "kind": "death", "occurred_on": "2026-11-01"},
-        },
-        separators=(",", ":"),
-    ).encode()
+    message_id, body = fanout.envelope(
+        "constituent.life_event",
+        "bench",
+        {"constituent": "con_x", "kind": "death", "occurred_on": "2026-11-01"},
+    )
     started = time.monotonic()
     for receiver, key in zip(receivers, keys, strict=True):
-        timestamp = int(time.time())
-        digest = hmac.new(
-            key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256
-        ).digest()
-        response = session.post(
-            receiver.url,
-            data=body,
-            timeout=(3, 5),
-            headers={
-                "Content-Type": "application/json",
-                "webhook-id": message_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-            },
-        )
+        response = fanout.signed_post(session, receiver.url, key, message_id, body)
         if response.status_code != 200:
             raise RuntimeError(f"baseline POST answered {response.status_code}")
     elapsed = time.monotonic() - started

@@ -355,6 +355,39 @@ class Result:
 # --------------------------------------------------------------------------- baseline
 
 
+def envelope(event_type: str, tenant_slug: str, data: dict) -> tuple[str, bytes]:
+    """A message id and the body the hub would send, in the hub's shape."""
+    message_id = "evt_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
+    body = json.dumps(
+        {
+            "id": message_id,
+            "type": event_type,
+            "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "tenant": tenant_slug,
+            "data": data,
+        },
+        separators=(",", ":"),
+    ).encode()
+    return message_id, body
+
+
+def signed_post(session, url: str, key: bytes, message_id: str, body: bytes):
+    """One POST signed as Standard Webhooks asks, signature computed when sent."""
+    timestamp = int(time.time())
+    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return session.post(
+        url,
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+        },
+        timeout=(3.0, 5.0),
+    )
+
+
 def run_baseline(receivers, events: int, tenant_slug: str) -> Result:
     """Plain signed POSTs from this process, one after another, over keep-alive."""
     import requests
@@ -368,33 +401,9 @@ def run_baseline(receivers, events: int, tenant_slug: str) -> Result:
     meter = CpuMeter(None, [r.process.pid for r in receivers], "-")
     started = time.perf_counter()
     for n in range(events):
-        message_id = "evt_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
-        body = json.dumps(
-            {
-                "id": message_id,
-                "type": EVENT_TYPE,
-                "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                "tenant": tenant_slug,
-                "data": payload(n),
-            },
-            separators=(",", ":"),
-        ).encode()
+        message_id, body = envelope(EVENT_TYPE, tenant_slug, payload(n))
         for receiver, key in zip(receivers, keys, strict=True):
-            timestamp = int(time.time())
-            digest = hmac.new(
-                key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256
-            ).digest()
-            response = session.post(
-                receiver.url,
-                data=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "webhook-id": message_id,
-                    "webhook-timestamp": str(timestamp),
-                    "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-                },
-                timeout=(3.0, 5.0),
-            )
+            response = signed_post(session, receiver.url, key, message_id, body)
             response.content  # noqa: B018  (read the reply, as the hub does)
             ok += response.status_code == 200
     seconds = time.perf_counter() - started
