@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub.api.health import HealthView
-from payments.payment_page import payment_page
+from payments.payment_page import cancel_payment_page, payment_page
 from payments.stripe_webhook import stripe_webhook
 
 api_v1 = [
@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("webhooks/stripe/<slug:tenant_slug>/", stripe_webhook, name="payments-stripe-webhook"),
     path("pay/<str:token>/", payment_page, name="payments-hosted-page"),
+    path("pay/<str:token>/cancel/", cancel_payment_page, name="payments-hosted-page-cancel"),
     path("reconciliation/", include("reconciliation.urls")),
 ]
 

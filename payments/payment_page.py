@@ -9,6 +9,7 @@ finished or expired payment is refused (410) rather than paid twice.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
 from django import forms
 from django.http import Http404, HttpResponseRedirect
@@ -17,6 +18,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from hub.api.errors import Conflict
+from hub.money import format_money
 from payments import selectors, services
 from payments.models import Payment, PaymentState
 from payments.providers.sandbox import (
@@ -24,18 +27,28 @@ from payments.providers.sandbox import (
     PaymentNotPayable,
     UnknownTestCard,
     is_payable,
+    normalise_card_number,
     pay_with_test_card,
 )
 from payments.state_machine import PAYABLE
 from tenants.scope import tenant_scope
 
-# The token is in the URL: never send it onwards in a Referer, never cache or index it.
-SECURITY_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-    ),
+# The token is in the URL: never send it to another site in a Referer, never cache or
+# index it. "same-origin" and not "no-referrer": with no-referrer the browser posts the
+# card form with "Origin: null", and Django's CSRF check (rightly) refuses that, so no
+# citizen could pay. A same-origin Referer only ever reaches the hub itself.
+REFERRER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+# GOV.UK Design System wording: one message per field, saying what to do.
+REQUIRED = {
+    "card_number": "Enter the card number",
+    "expiry_month": "Enter the expiry month",
+    "expiry_year": "Enter the expiry year",
+    "cardholder_name": "Enter the name as it appears on the card",
+    "security_code": "Enter the card security code",
 }
 
 
@@ -44,6 +57,7 @@ class CardForm(forms.Form):
         label="Card number",
         max_length=30,
         help_text="The long number on the front of the card",
+        error_messages={"max_length": "Enter a card number of 12 to 19 digits"},
         widget=forms.TextInput(
             attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}
         ),
@@ -53,6 +67,11 @@ class CardForm(forms.Form):
         min_value=1,
         max_value=12,
         help_text="For example, 04",
+        error_messages={
+            "invalid": "Enter a real expiry month",
+            "min_value": "Enter a real expiry month",
+            "max_value": "Enter a real expiry month",
+        },
         widget=forms.TextInput(attrs={"autocomplete": "cc-exp-month", "inputmode": "numeric"}),
     )
     expiry_year = forms.IntegerField(
@@ -60,11 +79,17 @@ class CardForm(forms.Form):
         min_value=0,
         max_value=2100,
         help_text="For example, 29",
+        error_messages={
+            "invalid": "Enter a real expiry year",
+            "min_value": "Enter a real expiry year",
+            "max_value": "Enter a real expiry year",
+        },
         widget=forms.TextInput(attrs={"autocomplete": "cc-exp-year", "inputmode": "numeric"}),
     )
     cardholder_name = forms.CharField(
         label="Name on card",
         max_length=100,
+        error_messages={"max_length": "Name on card must be 100 characters or fewer"},
         widget=forms.TextInput(attrs={"autocomplete": "cc-name", "spellcheck": "false"}),
     )
     security_code = forms.RegexField(
@@ -75,8 +100,13 @@ class CardForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, message in REQUIRED.items():
+            self.fields[name].error_messages["required"] = message
+
     def clean_card_number(self) -> str:
-        number = "".join(ch for ch in self.cleaned_data["card_number"] if ch not in " -")
+        number = normalise_card_number(self.cleaned_data["card_number"])
         if not number.isdigit() or not 12 <= len(number) <= 19:
             raise forms.ValidationError("Enter a card number of 12 to 19 digits")
         return number
@@ -92,10 +122,26 @@ class CardForm(forms.Form):
         return cleaned
 
 
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
 def _page(request, template: str, context: dict, status: int = 200):
     response = render(request, f"payments/{template}", context, status=status)
-    for name, value in SECURITY_HEADERS.items():
-        response[name] = value
+    payment = context["payment"]
+    # Chromium applies form-action to the redirect that follows a form post as well:
+    # the agency's return_url (and nothing else) must be allowed as that destination.
+    form_targets = ["'self'"]
+    if payment.return_url and (origin := _origin(payment.return_url)):
+        form_targets.append(origin)
+    response["Content-Security-Policy"] = (
+        f"{CONTENT_SECURITY_POLICY}; form-action {' '.join(form_targets)}"
+    )
+    response["Referrer-Policy"] = REFERRER_POLICY
+    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
@@ -103,15 +149,15 @@ def _context(payment: Payment, **extra) -> dict:
     return {
         "payment": payment,
         "agency": payment.tenant.name,
-        "amount": format_amount(payment.amount, payment.currency),
+        "amount": format_money(payment.amount, payment.currency),
         **extra,
     }
 
 
-def format_amount(amount: int, currency: str) -> str:
-    # Display only: the payer reads "12.50 EUR"; money stays integer everywhere else.
-    whole, cents = divmod(amount, 100)
-    return f"{whole:,}.{cents:02d} {currency}"
+UNKNOWN_CARD_MESSAGE = (
+    "This is not a sandbox test card. Use 4242 4242 4242 4242 to pay, "
+    "4000 0000 0000 0002 for a decline, or 4000 0000 0000 0119 for an error"
+)
 
 
 @never_cache
@@ -127,32 +173,56 @@ def payment_page(request, token: str):
             return _refuse(request, payment)
         if request.method == "GET":
             payment = services.record_payment_page_visit(payment=payment)
-            return _page(
-                request,
-                "payment_page.html",
-                _context(payment, form=CardForm(), test_cards=TEST_CARDS),
-            )
+            return _card_form_page(request, payment, CardForm())
         form = CardForm(request.POST)
-        if form.is_valid():
-            try:
-                payment = pay_with_test_card(
-                    payment=payment, card_number=form.cleaned_data["card_number"]
-                )
-            except UnknownTestCard:
-                form.add_error(
-                    "card_number",
-                    "This is not a sandbox test card. Use 4242 4242 4242 4242 to pay, "
-                    "4000 0000 0000 0002 for a decline, or 4000 0000 0000 0119 for an error",
-                )
-            except PaymentNotPayable:
-                return _refuse(request, payment)
-            else:
-                if payment.return_url:
-                    return HttpResponseRedirect(payment.return_url, status=303)
-                return _page(request, "payment_status.html", _context(payment))
-        return _page(
-            request, "payment_page.html", _context(payment, form=form, test_cards=TEST_CARDS)
-        )
+        if not form.is_valid():
+            return _card_form_page(request, payment, form)
+        try:
+            payment = pay_with_test_card(
+                payment=payment, card_number=form.cleaned_data["card_number"]
+            )
+        except UnknownTestCard:
+            form.add_error("card_number", UNKNOWN_CARD_MESSAGE)
+            return _card_form_page(request, payment, form)
+        except PaymentNotPayable:
+            return _refuse(request, payment)
+        # Only a successful payment goes straight back to the agency; a declined card or
+        # a processing error is explained here first, with the way back to the agency.
+        if payment.state == PaymentState.SUCCESS and payment.return_url:
+            return HttpResponseRedirect(payment.return_url, status=303)
+        return _page(request, "payment_status.html", _context(payment))
+
+
+@never_cache
+@require_http_methods(["POST"])
+def cancel_payment_page(request, token: str):
+    """The payer chose not to pay: cancel the payment and go back to the agency.
+
+    A POST (a button, not a link), so that a browser prefetching links or a mail scanner
+    opening the page can never cancel someone's payment.
+    """
+    payment = selectors.payment_by_hosted_token(token)
+    if payment is None:
+        raise Http404("No such payment page")
+    with tenant_scope(payment.tenant):
+        if payment.provider != "sandbox" or not is_payable(payment):
+            return _refuse(request, payment)
+        try:
+            payment = services.cancel_payment(payment=payment, source="payment_page")
+        except Conflict:
+            payment.refresh_from_db()
+            return _refuse(request, payment)
+        if payment.return_url:
+            return HttpResponseRedirect(payment.return_url, status=303)
+        return _page(request, "payment_status.html", _context(payment))
+
+
+def _card_form_page(request, payment: Payment, form: CardForm):
+    return _page(
+        request,
+        "payment_page.html",
+        _context(payment, form=form, test_cards=TEST_CARDS),
+    )
 
 
 def _refuse(request, payment: Payment):
@@ -160,9 +230,4 @@ def _refuse(request, payment: Payment):
         # Past its time but the beat job has not run yet: expire it now.
         services.expire_payment(payment=payment)
         payment.refresh_from_db()
-    return _page(
-        request,
-        "payment_unavailable.html",
-        _context(payment, paid=payment.state == PaymentState.SUCCESS),
-        status=410,
-    )
+    return _page(request, "payment_unavailable.html", _context(payment), status=410)

@@ -125,8 +125,8 @@ def create_payment(
     return payment
 
 
-def cancel_payment(*, payment: Payment) -> Payment:
-    """The agency withdraws a payment the payer has not completed."""
+def cancel_payment(*, payment: Payment, source: str = "api") -> Payment:
+    """The agency withdraws a payment, or the payer gives up on the payment page."""
     with acting_for(payment.tenant):
         with transaction.atomic():
             payment = lock_payment(payment)
@@ -137,7 +137,7 @@ def cancel_payment(*, payment: Payment) -> Payment:
                 )
             too_late = _stop_at_provider(payment)
             if too_late is None:
-                state_machine.transition(payment, S.CANCELLED, source="api")
+                state_machine.transition(payment, S.CANCELLED, source=source)
                 return payment
             if too_late.state is None:
                 raise ProviderUnavailable("The provider could not stop the payment; try again")

@@ -11,23 +11,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from hub.money import minor_unit_exponent
+
 from .errors import StatementError
 
 CREDIT = "credit"
 DEBIT = "debit"
 Direction = Literal["credit", "debit"]
 
-# ISO 4217 minor units that are not 2; every other well-formed code uses 2.
-# fmt: off
-_EXPONENTS = dict.fromkeys([
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
-    "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
-], 0) | dict.fromkeys([
-    "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND",
-], 3) | dict.fromkeys([
-    "CLF", "UYW",
-], 4)
-# fmt: on
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # xs:decimal without exponent notation: Decimal() alone would also take "1E3" and "NaN".
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -39,7 +30,7 @@ def currency_exponent(currency: str) -> int:
     """Number of decimals of ``currency``; raises StatementError for a malformed code."""
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise StatementError(f"currency {currency!r} is not a 3-letter ISO 4217 code")
-    return _EXPONENTS.get(currency, 2)
+    return minor_unit_exponent(currency)
 
 
 def to_minor_units(text: str, currency: str, *, decimal_mark: str = ".") -> int:

@@ -83,8 +83,8 @@ def test_full_journey_create_pay_webhook_refund_ledger(api, tenant, service, rec
 
     page, done = pay_in_browser(created["next_url"], SUCCESS_CARD)
     html = page.content.decode()
-    assert "Enter card details" in html and "85.50 EUR" in html and "Passport renewal" in html
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert "Enter card details" in html and "€85,50" in html and "Passport renewal" in html
+    assert page["Referrer-Policy"] == "same-origin"
     assert "no-store" in page["Cache-Control"]
     assert done.status_code == 303
     assert done["Location"] == "https://agency.example/return?case=17"
@@ -152,7 +152,11 @@ def test_full_journey_create_pay_webhook_refund_ledger(api, tenant, service, rec
 def test_declined_and_processing_error_cards(api, tenant, service, number, state, code):
     created = create_over_api(api, service)
     _, done = pay_in_browser(created["next_url"], number)
-    assert done.status_code == 303
+    # Explained on the hub's page, with the way back to the agency; not a silent redirect.
+    assert done.status_code == 200
+    html = done.content.decode()
+    heading = {"failed": "Your payment was declined", "error": "problem with the payment"}
+    assert heading[state] in html and 'href="https://agency.example/return?case=17"' in html
     payment = api.get(f"/api/v1/payments/{created['id']}").json()
     assert payment["state"] == state and payment["failure_code"] == code
     assert payment["failure_message"]
@@ -300,3 +304,95 @@ def test_a_late_transition_is_recorded_as_ignored(tenant, service):
     assert (last.from_state, last.to_state, last.applied) == ("cancelled", "success", False)
     assert last.detail["ignored"] == "not_allowed_from_state"
     assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE] == 0
+
+
+def test_a_browser_posting_with_its_origin_can_pay(api, service):
+    """Browsers send Origin on every POST; it must match the page, and never be "null"."""
+    created = create_over_api(api, service)
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(page_path(created["next_url"]))
+    assert page["Referrer-Policy"] == "same-origin"
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    form = {**card_form(SUCCESS_CARD), "csrfmiddlewaretoken": token}
+    # What a browser sent under the old "no-referrer" policy: refused, nothing changes.
+    refused = browser.post(page_path(created["next_url"]), form, HTTP_ORIGIN="null")
+    assert refused.status_code == 403
+    assert api.get(f"/api/v1/payments/{created['id']}").json()["state"] == "started"
+    paid = browser.post(page_path(created["next_url"]), form, HTTP_ORIGIN="http://testserver")
+    assert paid.status_code == 303 and paid["Location"] == "https://agency.example/return?case=17"
+    assert api.get(f"/api/v1/payments/{created['id']}").json()["state"] == "success"
+
+
+def test_the_form_may_post_to_the_hub_and_redirect_only_to_the_agency(api, service):
+    created = create_over_api(api, service)
+    policy = Client().get(page_path(created["next_url"]))["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["form-action"].split() == ["'self'", "https://agency.example"]
+    assert directives["default-src"] == "'none'"
+
+
+def test_empty_form_says_what_to_enter_for_each_field(api, service):
+    created = create_over_api(api, service)
+    html = Client().post(page_path(created["next_url"]), {}).content.decode()
+    for message in (
+        "Enter the card number",
+        "Enter the expiry month",
+        "Enter the expiry year",
+        "Enter the name as it appears on the card",
+        "Enter the card security code",
+    ):
+        assert html.count(message) == 2, message  # once in the summary, once at the field
+    assert "This field is required" not in html
+
+
+def test_month_13_is_not_a_real_month(api, service):
+    created = create_over_api(api, service)
+    answer = Client().post(
+        page_path(created["next_url"]), card_form(SUCCESS_CARD, expiry_month="13")
+    )
+    assert "Enter a real expiry month" in answer.content.decode()
+    assert api.get(f"/api/v1/payments/{created['id']}").json()["state"] == "created"
+
+
+@pytest.mark.parametrize(
+    "number,heading",
+    [
+        (SUCCESS_CARD, "This payment has already been made"),
+        (DECLINED_CARD, "This payment was declined"),
+        (PROCESSING_ERROR_CARD, "This payment did not go through"),
+    ],
+)
+def test_a_finished_link_opened_again_says_what_happened(api, service, number, heading):
+    created = create_over_api(api, service)
+    pay_in_browser(created["next_url"], number)
+    again = Client().get(page_path(created["next_url"]))
+    assert again.status_code == 410
+    html = again.content.decode()
+    assert heading in html and "cancelled" not in html
+
+
+def test_a_cancelled_or_expired_link_says_which(api, service):
+    cancelled = create_over_api(api, service)
+    api.post(f"/api/v1/payments/{cancelled['id']}/cancel")
+    html = Client().get(page_path(cancelled["next_url"])).content.decode()
+    assert "This payment was cancelled" in html
+    expired = create_over_api(api, service)
+    with all_tenants():
+        Payment.objects.filter(pk=expired["id"]).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+    html = Client().get(page_path(expired["next_url"])).content.decode()
+    assert "This payment link has expired" in html
+
+
+def test_the_payer_can_cancel_and_go_back_to_the_agency(api, service):
+    created = create_over_api(api, service)
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(page_path(created["next_url"]))
+    token = browser.cookies[settings.CSRF_COOKIE_NAME].value
+    path = page_path(created["next_url"]) + "cancel/"
+    assert browser.get(path).status_code == 405  # never by a GET: prefetching must not cancel
+    answer = browser.post(path, {"csrfmiddlewaretoken": token})
+    assert answer.status_code == 303 and answer["Location"] == created["return_url"]
+    assert api.get(f"/api/v1/payments/{created['id']}").json()["state"] == "cancelled"
+    assert browser.post(path, {"csrfmiddlewaretoken": token}).status_code == 410
