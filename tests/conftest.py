@@ -13,6 +13,29 @@ from tenants.scope import all_tenants
 
 
 def pytest_collection_modifyitems(config, items):
+    _skip_browser_tests_without_a_browser(items)
+    _skip_postgres_tests_without_postgres(items)
+
+
+def _skip_browser_tests_without_a_browser(items):
+    """``@pytest.mark.browser`` tests drive Debian's Chromium.
+
+    Without it they are skipped with a reason; CI (HUB_REQUIRE_BROWSER=1, after
+    ``.ci/run`` installed the package) fails instead, so they can never silently not run.
+    """
+    from tests.support.browser import chromium_executable
+
+    browser_tests = [item for item in items if item.get_closest_marker("browser")]
+    if not browser_tests or chromium_executable():
+        return
+    if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError("HUB_REQUIRE_BROWSER=1 but no chromium executable was found")
+    skip = pytest.mark.skip(reason="needs Chromium: apt-get install chromium (CI does)")
+    for item in browser_tests:
+        item.add_marker(skip)
+
+
+def _skip_postgres_tests_without_postgres(items):
     """``@pytest.mark.postgres`` tests need PostgreSQL's locking and concurrency.
 
     On SQLite (a laptop's ``make test``) they are skipped with a reason; in CI
