@@ -37,6 +37,7 @@ from tenants.admin_scoping import (
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
+    money_column,
 )
 from tenants.scope import tenant_scope
 from tenants.selectors import user_has_role
@@ -147,9 +148,8 @@ class DebtAdmin(CollectionsReadOnlyAdmin):
         "reference",
         "tenant",
         "constituent",
-        "amount",
-        "balance",
-        "currency",
+        "amount_shown",
+        "balance_shown",
         "state",
         "dunning_step",
         "due_date",
@@ -158,6 +158,8 @@ class DebtAdmin(CollectionsReadOnlyAdmin):
     search_fields = ["id", "reference", "constituent__id"]
     list_select_related = ["tenant", "constituent"]
     inlines = [PlanInline, DunningInline]
+    amount_shown = money_column(label="amount")
+    balance_shown = money_column("balance", label="balance")
     actions = ["write_off"]
 
     def get_actions(self, request):
@@ -222,7 +224,8 @@ class InstalmentInline(ReadOnlyInline):
 
 @admin.register(PaymentPlan)
 class PaymentPlanAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["id", "tenant", "debt", "mandate", "total", "currency", "state", "created_at"]
+    list_display = ["id", "tenant", "debt", "mandate", "total_shown", "state", "created_at"]
+    total_shown = money_column("total", label="total")
     list_filter = ["state", "frequency", "tenant"]
     search_fields = ["id", "debt__reference", "debt__id"]
     inlines = [InstalmentInline]
@@ -246,7 +249,8 @@ class AttemptInline(ReadOnlyInline):
 
 @admin.register(Instalment)
 class InstalmentAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["id", "tenant", "debt", "sequence", "due_date", "amount", "state"]
+    list_display = ["id", "tenant", "debt", "sequence", "due_date", "amount_shown", "state"]
+    amount_shown = money_column(label="amount")
     list_filter = ["state", "scheme", "tenant"]
     search_fields = ["id", "debt__reference", "plan__id"]
     inlines = [AttemptInline]
@@ -328,14 +332,14 @@ class ReturnedAttemptAdmin(CollectionsReadOnlyAdmin):
         "end_to_end_id",
         "tenant",
         "instalment",
-        "amount",
-        "currency",
+        "amount_shown",
         "failure_code",
         "failure_action",
         "returned",
         "failed_at",
     ]
     list_filter = ["failure_code", "failure_action", "returned", "tenant"]
+    amount_shown = money_column(label="amount")
     search_fields = ["id", "end_to_end_id", "instalment__id", "payment__id"]
 
     def get_queryset(self, request):
@@ -344,6 +348,8 @@ class ReturnedAttemptAdmin(CollectionsReadOnlyAdmin):
 
 @admin.register(DunningNotice)
 class DunningNoticeAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["debt", "tenant", "step", "days_in_arrears", "balance", "fired_on"]
+    list_display = ["debt", "tenant", "step", "days_in_arrears", "balance_shown", "fired_on"]
+    balance_shown = money_column("balance", "debt.currency", label="balance")
+    list_select_related = ["debt", "tenant"]
     list_filter = ["step", "tenant"]
     search_fields = ["debt__reference", "debt__id"]

@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from hub.money import format_money
 from payments import janitor, ledger, services
 from payments.models import (
     Dispute,
@@ -35,6 +36,7 @@ from tenants.admin_scoping import (
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
+    money_column,
 )
 from tenants.models import Service
 
@@ -67,8 +69,7 @@ class PaymentAdmin(ReadOnlyTenantScopedAdmin):
         "created_at",
         "tenant",
         "service",
-        "amount",
-        "currency",
+        "amount_shown",
         "method",
         "state",
         "provider",
@@ -82,6 +83,7 @@ class PaymentAdmin(ReadOnlyTenantScopedAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [TimelineInline, RefundInline, DisputeInline]
     actions = ["resync_with_provider"]
+    amount_shown = money_column(label="amount")
 
     def has_resync_permission(self, request) -> bool:
         return self._has_role(request, (Role.FINANCE, Role.AGENCY_ADMIN))
@@ -111,7 +113,8 @@ class PaymentAdmin(ReadOnlyTenantScopedAdmin):
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyTenantScopedAdmin):
     view_roles = FINANCE_VIEW_ROLES
-    list_display = ["id", "created_at", "tenant", "payment", "amount", "state", "reason"]
+    list_display = ["id", "created_at", "tenant", "payment", "amount_shown", "state", "reason"]
+    amount_shown = money_column(currency_field="payment.currency", label="amount")
     list_filter = ["tenant", "state", "created_at"]
     search_fields = ["id", "payment__id", "provider_reference", "payment__reference"]
     date_hierarchy = "created_at"
@@ -126,13 +129,13 @@ class DisputeAdmin(ReadOnlyTenantScopedAdmin):
         "created_at",
         "tenant",
         "payment",
-        "amount",
-        "currency",
+        "amount_shown",
         "status",
         "reason",
         "evidence_due_by",
     ]
     list_filter = ["tenant", "status", "reason", "created_at"]
+    amount_shown = money_column(label="amount")
     search_fields = ["id", "payment__id", "provider_reference", "payment__reference"]
     date_hierarchy = "created_at"
     list_select_related = ["tenant", "payment"]
@@ -157,9 +160,9 @@ class LedgerTransactionAdmin(ReadOnlyTenantScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(debits=Sum("lines__debit"))
 
-    @admin.display(description="amount (minor units)", ordering="debits")
-    def total(self, obj: LedgerTransaction) -> int:
-        return obj.debits or 0
+    @admin.display(description="amount", ordering="debits")
+    def total(self, obj: LedgerTransaction) -> str:
+        return format_money(obj.debits or 0, obj.currency)
 
     def get_urls(self):
         balances = self.admin_site.admin_view(self.balances_view)

@@ -36,6 +36,7 @@ from tenants.admin_scoping import (
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
+    money_column,
 )
 from tenants.scope import tenant_scope
 from tenants.selectors import tenants_for_user, user_has_role
@@ -184,8 +185,7 @@ class StatementLineAdmin(ReadOnlyTenantScopedAdmin):
         "id",
         "tenant",
         "booking_date",
-        "amount",
-        "currency",
+        "amount_shown",
         "channel",
         "counterparty_name",
         "entry_reference",
@@ -195,6 +195,7 @@ class StatementLineAdmin(ReadOnlyTenantScopedAdmin):
     date_hierarchy = "booking_date"
     inlines = [DetailInline]
     list_select_related = ["tenant"]
+    amount_shown = money_column(label="amount")
 
 
 class MatchLineInline(ReadOnlyInline):
@@ -210,7 +211,9 @@ class MatchItemInline(ReadOnlyInline):
 @admin.register(Match)
 class MatchAdmin(ReadOnlyTenantScopedAdmin):
     view_roles = READ_ROLES
-    list_display = ["id", "tenant", "method", "currency", "reported_amount", "expected_amount"]
+    list_display = ["id", "tenant", "method", "reported_shown", "expected_shown"]
+    reported_shown = money_column("reported_amount", label="reported")
+    expected_shown = money_column("expected_amount", label="expected")
     list_filter = ["method", "tenant"]
     search_fields = ["id", "items__object_id", "lines__line__id"]
     inlines = [MatchLineInline, MatchItemInline]
@@ -287,11 +290,12 @@ class ReconciliationExceptionAdmin(ReadOnlyTenantScopedAdmin):
         "kind",
         "state",
         "occurred_on",
-        "currency",
-        "expected_amount",
-        "reported_amount",
+        "expected_shown",
+        "reported_shown",
         "reason",
     ]
+    expected_shown = money_column("expected_amount", label="expected")
+    reported_shown = money_column("reported_amount", label="reported")
     list_filter = ["state", "kind", "currency", "tenant"]
     search_fields = ["id", "item_id", "line__id", "reason"]
     actions = ["resolve"]
