@@ -1,0 +1,49 @@
+"""axe-core (Deque's engine, bundled by axe-playwright-python) over the pages people use.
+
+No violation of impact "serious" or "critical" is allowed; the moderate and minor ones
+are printed so that a reviewer sees them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.test_admin_pages import finance_officer, log_in, working_day  # noqa: F401
+from tests.browser.test_payment_page import create_payment, fill_card, open_payment_page  # noqa: F401
+from tests.payments.conftest import SUCCESS_CARD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+BLOCKING = {"serious", "critical"}
+
+
+def serious_violations(page) -> list[str]:
+    results = Axe().run(page)
+    violations = results.response["violations"]
+    for violation in violations:
+        if violation["impact"] not in BLOCKING:
+            print(f"axe ({violation['impact']}): {violation['id']}: {violation['help']}")
+    return [
+        f"{v['impact']}: {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in BLOCKING
+    ]
+
+
+def test_the_payment_page(page, live_server, create_payment):  # noqa: F811
+    open_payment_page(page, live_server, create_payment())
+    assert serious_violations(page) == []
+
+
+def test_the_payment_page_with_errors(page, live_server, create_payment):  # noqa: F811
+    open_payment_page(page, live_server, create_payment())
+    fill_card(page, SUCCESS_CARD, month="13", code="")
+    page.get_by_role("button", name="Pay €12,50").click()
+    assert page.get_by_role("alert").is_visible()
+    assert serious_violations(page) == []
+
+
+def test_the_finance_report(page, live_server, tenant, working_day):  # noqa: F811
+    log_in(page, live_server, finance_officer(tenant))
+    page.goto(f"{live_server.url}/reconciliation/runs/{working_day['reconciliation'].pk}/")
+    assert serious_violations(page) == []
