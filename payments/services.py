@@ -78,7 +78,7 @@ def create_payment(
     )
     if method not in PaymentMethod.values:
         raise InvalidRequest(f"Unknown payment method {method!r}", field="method")
-    with acting_for(tenant), transaction.atomic():
+    with acting_for(tenant):
         _check_service(tenant, service)
         constituent_id = _registered_constituent_id(tenant, constituent)
         name, plugin, account = _choose_provider(
@@ -86,7 +86,7 @@ def create_payment(
         )
         now = timezone.now()
         card = method == PaymentMethod.CARD
-        payment = Payment.objects.create(
+        payment = Payment(
             tenant=tenant,
             service=service,
             constituent_id=constituent_id,
@@ -107,35 +107,42 @@ def create_payment(
             if card
             else None,
         )
-        state_machine.record_creation(payment, source="api" if card else "direct_debit")
         if card:
-            # Inside the transaction on purpose: if the provider refuses, no payment
-            # exists. Its idempotency key (the payment id) makes a retried call harmless.
+            # The provider is asked before the row exists and outside any transaction: a
+            # slow provider must hold no connection's transaction open. If it refuses, no
+            # payment exists; if the insert then fails, the provider's session simply
+            # expires unused. Its idempotency key (the payment id) makes a retry harmless.
             try:
                 started = plugin.start_payment(payment=payment, account=account)
             except ProviderError as exc:
-                # Rolls the payment back: the agency retries, nobody was sent anywhere.
+                # The agency retries; nobody was sent anywhere.
                 raise ProviderUnavailable(
                     f"The payment provider could not start the payment: {exc}"
                 ) from exc
             payment.next_url = started.next_url
             payment.provider_reference = started.provider_reference
             payment.provider_session_id = started.provider_session_id
-            payment.save(update_fields=["next_url", "provider_reference", "provider_session_id"])
+        with transaction.atomic():
+            payment.save(force_insert=True)
+            state_machine.record_creation(payment, source="api" if card else "direct_debit")
     return payment
 
 
 def cancel_payment(*, payment: Payment, source: str = "api") -> Payment:
-    """The agency withdraws a payment, or the payer gives up on the payment page."""
+    """The agency withdraws a payment, or the payer gives up on the payment page.
+
+    Check under the row lock, ask the provider to stop with no lock held (a provider can
+    take a minute to answer), then decide under the lock again: whatever happened in
+    between (the payer paid, a webhook arrived) is seen before anything is recorded.
+    """
     with acting_for(payment.tenant):
         with transaction.atomic():
             payment = lock_payment(payment)
-            if payment.state not in state_machine.CANCELLABLE:
-                raise Conflict(
-                    f"A payment in state {payment.state} can no longer be cancelled",
-                    code="payment_not_cancellable",
-                )
-            too_late = _stop_at_provider(payment)
+            _require_cancellable(payment)
+        too_late = _stop_at_provider(payment)
+        with transaction.atomic():
+            payment = lock_payment(payment)
+            _require_cancellable(payment)
             if too_late is None:
                 state_machine.transition(payment, S.CANCELLED, source=source)
                 return payment
@@ -151,6 +158,14 @@ def cancel_payment(*, payment: Payment, source: str = "api") -> Payment:
         )
 
 
+def _require_cancellable(payment: Payment) -> None:
+    if payment.state not in state_machine.CANCELLABLE:
+        raise Conflict(
+            f"A payment in state {payment.state} can no longer be cancelled",
+            code="payment_not_cancellable",
+        )
+
+
 def record_payment_page_visit(*, payment: Payment) -> Payment:
     """The payer opened the payment page: created → started (once)."""
     with acting_for(payment.tenant), transaction.atomic():
@@ -161,13 +176,14 @@ def record_payment_page_visit(*, payment: Payment) -> Payment:
 
 
 def expire_payment(*, payment: Payment, now: datetime | None = None) -> bool:
-    """Expire an unfinished payment whose time is up; True if it expired now."""
+    """Expire an unfinished payment whose time is up; True if it expired now.
+
+    As in ``cancel_payment``, the provider is asked with no row lock held.
+    """
     now = now or timezone.now()
-    with acting_for(payment.tenant), transaction.atomic():
-        payment = lock_payment(payment)
-        if payment.state not in state_machine.PAYABLE or not payment.expires_at:
-            return False
-        if payment.expires_at > now:
+    with acting_for(payment.tenant):
+        payment = Payment.objects.select_related("tenant", "provider_account").get(pk=payment.pk)
+        if not _overdue(payment, now):
             return False
         try:
             too_late = _stop_at_provider(payment)
@@ -176,10 +192,24 @@ def expire_payment(*, payment: Payment, now: datetime | None = None) -> bool:
                 "could not stop %s at %s; next run retries", payment.pk, payment.provider
             )
             return False
-        if too_late is None:
-            return state_machine.transition(payment, S.EXPIRED, source="expiry")
-        outcomes.apply_locked(payment, too_late, source="provider", detail={"while": "expiring"})
-        return False
+        with transaction.atomic():
+            payment = lock_payment(payment)
+            if not _overdue(payment, now):
+                return False  # paid, cancelled or expired while the provider answered
+            if too_late is None:
+                return state_machine.transition(payment, S.EXPIRED, source="expiry")
+            outcomes.apply_locked(
+                payment, too_late, source="provider", detail={"while": "expiring"}
+            )
+            return False
+
+
+def _overdue(payment: Payment, now: datetime) -> bool:
+    return (
+        payment.state in state_machine.PAYABLE
+        and payment.expires_at is not None
+        and payment.expires_at <= now
+    )
 
 
 def expire_overdue_payments(*, now: datetime | None = None, limit: int = 500) -> int:
