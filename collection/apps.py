@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CollectionConfig(AppConfig):
-    # Not "collections": that would shadow the standard library (see DESIGN.md).
+    # Not "collections": an app of that name would shadow the standard library module.
     name = "collection"
     label = "collection"
     verbose_name = "Collections"

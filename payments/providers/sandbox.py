@@ -1,6 +1,6 @@
 """The sandbox provider: the default, no account needed.
 
-The payer is sent to a payment page the hub serves itself (payments/views.py), where
+The payer is sent to a payment page the hub serves itself (payments/payment_page.py), where
 the test card numbers integrators already know from Stripe decide the outcome, as in
 GOV.UK Pay's sandbox. No card data is kept: only the last four digits go into the
 timeline.
