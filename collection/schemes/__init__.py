@@ -41,6 +41,7 @@ from .pain002 import (
     StatusReport,
     TransactionStatus,
     parse_pain002,
+    rejections,
 )
 from .pain008 import (
     CreditorConfig,
@@ -48,6 +49,7 @@ from .pain008 import (
     Pain008Error,
     SequenceType,
     build_pain008,
+    presented_batches,
     validate_pain008,
 )
 from .provider_codes import scheme_reason_code
@@ -89,8 +91,10 @@ __all__ = [
     "mask_account",
     "next_business_day",
     "parse_pain002",
+    "presented_batches",
     "previous_business_day",
     "refund_right_end",
+    "rejections",
     "return_window_end",
     "rule_for",
     "run_collection_date",

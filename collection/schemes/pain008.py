@@ -28,6 +28,7 @@ __all__ = [
     "Pain008Error",
     "SequenceType",
     "build_pain008",
+    "presented_batches",
     "validate_pain008",
 ]
 
@@ -212,3 +213,25 @@ def validate_pain008(xml_bytes: bytes) -> None:
     first = errors[0]
     more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
     raise Pain008Error(f"line {first.line}", f"{first.message}{more}")
+
+
+def presented_batches(xml_bytes: bytes) -> dict[str, tuple[str, ...]]:
+    """The file's batches: PmtInfId -> the end-to-end ids of its transactions, in order.
+
+    A bank's status report may reject a batch by its PmtInfId alone, so the returns
+    import reads the run's own file to know which collections that batch held. Works on
+    local names, so any pain.008 version we produced reads the same way.
+    """
+    try:
+        root = etree.fromstring(xml_bytes, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise Pain008Error(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
+    batches: dict[str, tuple[str, ...]] = {}
+    for index, pmt in enumerate(root.iterfind(".//{*}PmtInf"), start=1):
+        pmt_id = (pmt.findtext("{*}PmtInfId") or "").strip()
+        if not pmt_id:
+            raise Pain008Error(f"PmtInf[{index}]", "missing PmtInfId")
+        batches[pmt_id] = tuple(
+            (e.text or "").strip() for e in pmt.iterfind("{*}DrctDbtTxInf/{*}PmtId/{*}EndToEndId")
+        )
+    return batches

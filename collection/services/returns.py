@@ -1,5 +1,11 @@
 """Bank status reports (pain.002) the agency uploads: rejects and returns, applied whole.
 
+A report may reject single transactions, a whole batch (``PmtInfSts`` RJCT) or the whole
+file (``GrpSts`` RJCT), often without listing a transaction: a batch or file reject applies
+to every collection of that batch or of the run's file (read from the stored file), with the
+reason code of whichever level gives one. Anything else would let the settlement day
+confirm collections the bank never made.
+
 The file is parsed and every entry checked before anything changes; one entry that does
 not fit (an unknown end-to-end id, another amount, no reason code) refuses the whole file
 with that entry's position, and nothing is applied. The same file uploaded twice is
@@ -20,7 +26,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from collection.models import CollectionAttempt, CollectionRun, ReturnFile, ReturnFileEntry
-from collection.schemes import Pain002Error, Scheme, TransactionStatus, parse_pain002, rule_for
+from collection.schemes import (
+    Pain002Error,
+    Pain008Error,
+    Scheme,
+    TransactionStatus,
+    parse_pain002,
+    presented_batches,
+    rejections,
+    rule_for,
+)
 from hub.api.errors import Conflict, InvalidRequest
 from payments import services as payments
 from payments.models import PaymentState
@@ -46,24 +61,33 @@ def _refuse(position: str, code: str, message: str) -> InvalidRequest:
     return InvalidRequest(f"{position}: {message}; nothing was applied", code=code, field="file")
 
 
+def _presented(run: CollectionRun) -> dict[str, tuple[str, ...]]:
+    """What the run's file held, batch by batch (PmtInfId -> end-to-end ids).
+
+    Read from the stored file itself: that is what the bank received, and a batch reject
+    names nothing but its PmtInfId.
+    """
+    if not run.file:
+        # No stored file (never written, or lost): the run's own collections are one batch
+        # without a name, which is enough for a whole-file reject and nothing more.
+        ids = run.attempts.exclude(payment=None).order_by("end_to_end_id")
+        return {"": tuple(ids.values_list("end_to_end_id", flat=True))}
+    try:
+        with run.file.open("rb") as stored:
+            return presented_batches(stored.read())
+    except (OSError, Pain008Error) as exc:
+        raise _refuse(
+            "OrgnlGrpInfAndSts/OrgnlMsgId",
+            "original_file_unreadable",
+            f"the collection file {run.file_message_id!r} could not be read ({exc})",
+        ) from None
+
+
 def _rejected_transactions(report, run: CollectionRun) -> list[TransactionStatus]:
-    if report.transactions:
-        return list(report.rejected_transactions)
-    if not report.whole_file_rejected:
-        return []
-    # The bank refused the whole file and listed no transactions: every collection in it.
-    return [
-        TransactionStatus(
-            original_end_to_end_id=attempt.end_to_end_id,
-            status="RJCT",
-            reason_code=report.group_reason_code,
-            amount=attempt.amount,
-            currency=attempt.currency,
-            original_payment_info_id="",
-            position="OrgnlGrpInfAndSts",
-        )
-        for attempt in run.attempts.exclude(payment=None).order_by("end_to_end_id")
-    ]
+    try:
+        return list(rejections(report, _presented(run)))
+    except Pain002Error as exc:
+        raise _refuse(exc.position, "inconsistent_report", exc.reason) from None
 
 
 def _checked_entries(tenant: Tenant, report) -> list[_Entry]:
