@@ -10,7 +10,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from collection.schemes import Frequency, RetryPolicy, Scheme, SequenceType
+from collection.schemes import (
+    DEFAULT_PAIN008_VERSION,
+    Frequency,
+    Pain008Version,
+    RetryPolicy,
+    Scheme,
+    SequenceType,
+)
 from hub.crypto import EncryptedTextField
 from tenants.ids import PrefixedId
 from tenants.scoping import TenantOwnedModel
@@ -42,6 +49,12 @@ def default_dunning_ladder() -> list[dict]:
     return [dict(step) for step in DEFAULT_DUNNING_LADDER]
 
 
+PAIN008_VERSION_CHOICES = [
+    (Pain008Version.V08.value, "pain.008.001.08 (EPC rulebook since November 2025)"),
+    (Pain008Version.V02.value, "pain.008.001.02 (older; only for banks that still take it)"),
+]
+
+
 class CollectionProvider(models.TextChoices):
     STRIPE = "stripe"  # off-session PaymentIntents (sepa_debit, bacs_debit)
     BANK_FILE = "bank_file"  # a pain.008 file per run for the agency to send to its bank
@@ -61,6 +74,12 @@ class CollectionSettings(TenantOwnedModel):
     creditor_bic = models.CharField(max_length=11, blank=True)
     creditor_id = models.CharField(
         max_length=35, blank=True, help_text="SEPA creditor identifier (e.g. NL98ZZZ999999999999)"
+    )
+    pain008_version = models.CharField(
+        max_length=20,
+        choices=PAIN008_VERSION_CHOICES,
+        default=DEFAULT_PAIN008_VERSION.value,
+        help_text="Format of the bank files; .02 needs the creditor BIC",
     )
     bacs_service_user_number = models.CharField(max_length=6, blank=True)
     submission_buffer_days = models.PositiveSmallIntegerField(

@@ -44,9 +44,11 @@ from .pain002 import (
     rejections,
 )
 from .pain008 import (
+    DEFAULT_PAIN008_VERSION,
     CreditorConfig,
     DebitCollection,
     Pain008Error,
+    Pain008Version,
     SequenceType,
     build_pain008,
     presented_batches,
@@ -65,6 +67,7 @@ from .splitting import (
 
 __all__ = [
     "BACS_LODGEMENT_BUSINESS_DAYS",
+    "DEFAULT_PAIN008_VERSION",
     "SEPA_MANDATE_EXPIRY_MONTHS",
     "AccountError",
     "CreditorConfig",
@@ -72,6 +75,7 @@ __all__ = [
     "Frequency",
     "Pain002Error",
     "Pain008Error",
+    "Pain008Version",
     "PaymentInfoStatus",
     "RetryPolicy",
     "ReturnAction",
