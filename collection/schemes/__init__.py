@@ -20,6 +20,7 @@ from .calendars import (
     previous_business_day,
     subtract_business_days,
 )
+from .charset import EPC_BASIC_LATIN, to_epc_text
 from .lead_times import (
     earliest_settlement_date,
     is_due_for_submission,
@@ -68,6 +69,7 @@ from .splitting import (
 __all__ = [
     "BACS_LODGEMENT_BUSINESS_DAYS",
     "DEFAULT_PAIN008_VERSION",
+    "EPC_BASIC_LATIN",
     "SEPA_MANDATE_EXPIRY_MONTHS",
     "AccountError",
     "CreditorConfig",
@@ -109,6 +111,7 @@ __all__ = [
     "split_evenly",
     "submission_date",
     "subtract_business_days",
+    "to_epc_text",
     "validate_bacs_account",
     "validate_bic",
     "validate_creditor_id",

@@ -25,6 +25,7 @@ from lxml import etree
 from sepaxml import SepaDD
 
 from .accounts import AccountError, validate_bic, validate_creditor_id, validate_iban
+from .charset import MAX_NAME, MAX_REMITTANCE, to_epc_text
 
 __all__ = [
     "DEFAULT_PAIN008_VERSION",
@@ -113,6 +114,15 @@ def _text(item: str, value: object, limit: int) -> str:
     return value.strip()
 
 
+def _epc_text(item: str, value: object, input_limit: int, field_limit: int) -> str:
+    """Checked like ``_text``, then converted to the EPC basic Latin set (see ``charset``)
+    and cut to the field's length. Text that converts to nothing is an error, not a blank."""
+    converted = to_epc_text(_text(item, value, input_limit), field_limit)
+    if not converted:
+        raise Pain008Error(item, "has no character that converts to the EPC character set")
+    return converted
+
+
 def _sepa_id(item: str, value: object) -> str:
     if not isinstance(value, str) or not _SEPA_ID.fullmatch(value):
         raise Pain008Error(
@@ -139,7 +149,7 @@ def _creditor_dict(creditor: CreditorConfig, version: Pain008Version) -> dict:
     if creditor.currency != "EUR":
         raise Pain008Error("creditor.currency", "SEPA direct debits are in EUR only")
     config = {
-        "name": _text("creditor.name", creditor.name, 70),
+        "name": _epc_text("creditor.name", creditor.name, MAX_NAME, MAX_NAME),
         "IBAN": _account("creditor.iban", validate_iban, creditor.iban, sepa_only=True),
         "creditor_id": _account("creditor.creditor_id", validate_creditor_id, creditor.creditor_id),
         "currency": "EUR",
@@ -170,14 +180,16 @@ def _payment_dict(index: int, c: DebitCollection) -> dict:
     payment = {
         "endtoend_id": _sepa_id(f"{label} end_to_end_id", c.end_to_end_id),
         "amount": c.amount,
-        # sepaxml transliterates names to ASCII and cuts them at 70 characters, as banks do.
-        "name": _text(f"{label} debtor_name", c.debtor_name, 140),
+        # Account holder names may be up to 140 characters; Nm takes 70, cut as banks do.
+        "name": _epc_text(f"{label} debtor_name", c.debtor_name, 140, MAX_NAME),
         "IBAN": _account(f"{label} debtor_iban", validate_iban, c.debtor_iban, sepa_only=True),
         "mandate_id": _sepa_id(f"{label} mandate_id", c.mandate_id),
         "mandate_date": c.mandate_signed_on,
         "type": sequence.value,
         "collection_date": c.collection_date,
-        "description": _text(f"{label} remittance_info", c.remittance_info, 140),
+        "description": _epc_text(
+            f"{label} remittance_info", c.remittance_info, MAX_REMITTANCE, MAX_REMITTANCE
+        ),
     }
     # Only set when known: sepaxml writes "NOTPROVIDED" for a missing debtor BIC.
     if c.debtor_bic:
@@ -204,7 +216,9 @@ def build_pain008(creditor: CreditorConfig, collections: Sequence[DebitCollectio
                 "duplicate end_to_end_id in this file",
             )
         seen.add(payment["endtoend_id"])
-    sdd = SepaDD(config, schema=version.value, clean=True)
+    # clean=False: the text is already converted (charset.to_epc_text); sepaxml's own
+    # cleaning would transliterate differently (ä -> a) and keep characters banks refuse.
+    sdd = SepaDD(config, schema=version.value, clean=False)
     for payment in payments:
         sdd.add_payment(payment)
     xml = sdd.export(validate=False)  # validated below, with our own error type

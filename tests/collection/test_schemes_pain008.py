@@ -124,7 +124,8 @@ def test_transaction_details(version):
     assert first.find("p:InstdAmt", namespaces=NS).get("Ccy") == "EUR"
     assert first.findtext("p:DrctDbtTx/p:MndtRltdInf/p:MndtId", namespaces=NS) == "MANDATE-1"
     assert first.findtext("p:DrctDbtTx/p:MndtRltdInf/p:DtOfSgntr", namespaces=NS) == "2026-01-05"
-    assert first.findtext("p:Dbtr/p:Nm", namespaces=NS) == "John Doe"  # transliterated
+    # EPC basic Latin, German umlaut convention (collection/schemes/charset.py).
+    assert first.findtext("p:Dbtr/p:Nm", namespaces=NS) == "Joehn Doe"
     assert first.findtext(f"p:DbtrAgt/p:FinInstnId/p:{bic}", namespaces=NS) == "COBADEFFXXX"
     creditor_agent = doc.find(".//p:PmtInf/p:CdtrAgt/p:FinInstnId", namespaces=NS)
     assert creditor_agent.findtext(f"p:{bic}", namespaces=NS) == "ABNANL2A"
@@ -252,3 +253,32 @@ def test_empty_file_is_refused():
     with pytest.raises(Pain008Error) as excinfo:
         build_pain008(CREDITOR, [])
     assert excinfo.value.item == "collections"
+
+
+def test_names_and_remittance_are_written_in_the_epc_character_set():
+    creditor = dataclasses.replace(CREDITOR, name="Stadt Köln & Umland")
+    collection = _collection(
+        1,
+        debtor_name="  Zoë   O\u2019Brien-Müller  " + "x" * 100,
+        remittance_info="Gebühr 2027 \u2013 Straße №5 & more",
+    )
+    doc = _parse(build_pain008(creditor, [collection]))
+    debtor = doc.findtext(".//p:Dbtr/p:Nm", namespaces=NS)
+    assert debtor.startswith("Zoe O'Brien-Mueller x")
+    assert len(debtor) == 70
+    assert doc.findtext(".//p:RmtInf/p:Ustrd", namespaces=NS) == (
+        "Gebuehr 2027 - Strasse No5 + more"
+    )
+    assert doc.findtext(".//p:Cdtr/p:Nm", namespaces=NS) == "Stadt Koeln + Umland"
+    assert doc.findtext(".//p:InitgPty/p:Nm", namespaces=NS) == "Stadt Koeln + Umland"
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
+    for path in (".//p:Nm", ".//p:Ustrd"):
+        for element in doc.iterfind(path, namespaces=NS):
+            assert set(element.text) <= allowed, element.text
+
+
+def test_a_name_with_nothing_convertible_is_refused():
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(CREDITOR, [_collection(1, debtor_name="😀😀")])
+    assert excinfo.value.item.endswith("debtor_name")
+    assert "EPC character set" in excinfo.value.reason
