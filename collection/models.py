@@ -190,6 +190,10 @@ class Debt(TenantOwnedModel):
 class Mandate(TenantOwnedModel):
     """A debtor's authorisation to collect from their account (SEPA Core or Bacs)."""
 
+    class Usage(models.TextChoices):
+        RECURRING = "recurring"  # SEPA: FRST, then RCUR (FNAL where a plan ends it)
+        ONE_OFF = "one_off"  # SEPA: a single collection, sequence type OOFF
+
     class State(models.TextChoices):
         PENDING = "pending"  # Bacs: lodged, not yet usable
         ACTIVE = "active"
@@ -204,6 +208,12 @@ class Mandate(TenantOwnedModel):
         "registration.Constituent", on_delete=models.PROTECT, related_name="+"
     )
     scheme = models.CharField(max_length=20, choices=SCHEME_CHOICES)
+    usage = models.CharField(
+        max_length=20,
+        choices=Usage.choices,
+        default=Usage.RECURRING,
+        help_text="What the debtor signed: recurring collections or a single one (SEPA only)",
+    )
     reference = models.CharField(max_length=35, help_text="Unique mandate reference (UMR)")
     signed_on = models.DateField()
     account_holder_name = models.CharField(max_length=140)
@@ -263,6 +273,10 @@ class PaymentPlan(TenantOwnedModel):
     )
     total = models.BigIntegerField(help_text="The debt's balance when the plan was made")
     currency = models.CharField(max_length=3)
+    ends_mandate = models.BooleanField(
+        default=False,
+        help_text="The mandate ends with this plan: its last collection is sent as FNAL",
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
     end_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -181,6 +181,7 @@ class PaymentPlanViewSet(CollectionsViewSet):
             count=data.get("count"),
             first_date=data.get("first_date"),
             schedule=schedule,
+            ends_mandate=data.get("ends_mandate", False),
         )
         return Response(
             PaymentPlanSerializer(self.get_queryset().get(pk=plan.pk)).data,
