@@ -329,8 +329,8 @@ class ReturnEntryInline(ReadOnlyInline):
 
 @admin.register(ReturnFile)
 class ReturnFileAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["filename", "tenant", "message_id", "entry_count", "created_at"]
-    list_filter = ["tenant"]
+    list_display = ["filename", "format", "tenant", "message_id", "entry_count", "created_at"]
+    list_filter = ["format", "tenant"]
     search_fields = ["id", "message_id", "original_message_id", "filename"]
     inlines = [ReturnEntryInline]
 

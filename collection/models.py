@@ -474,15 +474,23 @@ class ReturnedAttempt(CollectionAttempt):
 
 
 class ReturnFile(TenantOwnedModel):
-    """A status report (pain.002) the agency uploaded from its bank; applied whole or not."""
+    """A bank file of rejects and returns the agency uploaded (a pain.002 status report or
+    a camt.054 debit notification); applied whole or not."""
+
+    class Format(models.TextChoices):
+        PAIN002 = "pain.002", "pain.002 status report"
+        CAMT054 = "camt.054", "camt.054 debit/credit notification"
 
     id = models.CharField(
         primary_key=True, max_length=40, default=PrefixedId("rfl"), editable=False
     )
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.PAIN002)
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     message_id = models.CharField(max_length=35)
-    original_message_id = models.CharField(max_length=35)
+    original_message_id = models.CharField(
+        max_length=35, blank=True, help_text="The pain.008 the report answers (pain.002 only)"
+    )
     entry_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

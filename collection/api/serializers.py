@@ -294,6 +294,7 @@ class ReturnFileSerializer(serializers.ModelSerializer):
         model = ReturnFile
         fields = [
             "id",
+            "format",
             "filename",
             "sha256",
             "message_id",
@@ -305,4 +306,7 @@ class ReturnFileSerializer(serializers.ModelSerializer):
 
 
 class ReturnFileUploadSerializer(StrictSerializer):
-    file = serializers.FileField(help_text="The bank's pain.002 status report (XML)")
+    file = serializers.FileField(
+        help_text="The bank's pain.002 status report or camt.054 debit notification (XML); "
+        "the format is detected from the file"
+    )

@@ -20,6 +20,7 @@ from .calendars import (
     previous_business_day,
     subtract_business_days,
 )
+from .camt054 import Camt054Error, DebitCreditNotification, NotifiedReturn, parse_camt054
 from .charset import EPC_BASIC_LATIN, to_epc_text
 from .lead_times import (
     earliest_settlement_date,
@@ -72,9 +73,12 @@ __all__ = [
     "EPC_BASIC_LATIN",
     "SEPA_MANDATE_EXPIRY_MONTHS",
     "AccountError",
+    "Camt054Error",
     "CreditorConfig",
     "DebitCollection",
+    "DebitCreditNotification",
     "Frequency",
+    "NotifiedReturn",
     "Pain002Error",
     "Pain008Error",
     "Pain008Version",
@@ -96,6 +100,7 @@ __all__ = [
     "mandate_usable_from",
     "mask_account",
     "next_business_day",
+    "parse_camt054",
     "parse_pain002",
     "presented_batches",
     "previous_business_day",

@@ -12,7 +12,7 @@ from collection.schemes import presented_batches
 from collection.services import outcomes, runs
 from payments.models import PaymentState
 from tenants.scope import tenant_scope
-from tests.collection.conftest import dispatch_pending, pain002
+from tests.collection.conftest import camt054, dispatch_pending, pain002
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -320,3 +320,71 @@ def test_a_batch_reject_that_does_not_fit_the_file_is_refused_whole(tenant, two_
             CollectionAttempt.objects.filter(run=run).values_list("payment__state", flat=True)
         )
     assert states == {PaymentState.SUBMITTED}  # nothing applied
+
+
+# --- camt.054 notifications: returns by original end-to-end id, same endpoint ---
+
+
+def test_a_camt054_return_of_a_collected_debit_books_it_back(tenant, collected_run):
+    from payments import services as payments
+
+    _run, attempts, _ = collected_run
+    payments.confirm_direct_debit(payment=attempts[0].payment, provisional_until=LEAP_DAY)
+    dispatch_pending()
+    notification = camt054(
+        "NTF-2024-03-05",
+        [(attempts[0].end_to_end_id, "MD06", "4.00"), (attempts[1].end_to_end_id, "AM04", "4.00")],
+    )
+    response = upload(client_for(tenant), notification, name="camt054.xml")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["format"], body["message_id"], body["original_message_id"]) == (
+        "camt.054",
+        "NTF-2024-03-05",
+        "",
+    )
+    assert [(e["end_to_end_id"], e["reason_code"]) for e in body["entries"]] == [
+        (attempts[0].end_to_end_id, "MD06"),
+        (attempts[1].end_to_end_id, "AM04"),
+    ]
+    dispatch_pending()
+    confirmed, rows = _settle_and_reload(tenant, [a.pk for a in attempts])
+    assert confirmed == 1  # the third, not returned
+    returned, rejected = rows[attempts[0].pk], rows[attempts[1].pk]
+    assert returned.returned and returned.failure_code == "MD06"
+    debt = returned.instalment.debt
+    assert (debt.amount_collected, debt.amount_returned, debt.balance) == (400, 400, 1200)
+    assert rejected.payment.state == PaymentState.FAILED
+    assert rejected.instalment.debt.amount_collected == 0
+    assert rows[attempts[2].pk].payment.state == PaymentState.SUCCESS
+
+    # The same notification again: recognised by its hash, nothing applied twice.
+    again = upload(client_for(tenant), notification, name="copy.xml")
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+
+
+def test_a_camt054_naming_a_collection_we_do_not_have_is_refused_whole(tenant, collected_run):
+    _run, attempts, _ = collected_run
+    notification = camt054(
+        "NTF-2", [(attempts[0].end_to_end_id, "MD06", "4.00"), ("SOMEONE-ELSES", "AM04", "1.00")]
+    )
+    response = upload(client_for(tenant), notification)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_end_to_end_id"
+    assert "Ntfctn[1]/Ntry[2]" in error["message"]
+    with tenant_scope(tenant):
+        assert not ReturnFile.objects.exists()
+        first = CollectionAttempt.objects.select_related("payment").get(pk=attempts[0].pk)
+    assert first.payment.state == PaymentState.SUBMITTED
+
+
+def test_files_that_are_neither_format_are_refused(tenant, collected_run):
+    statement = (
+        b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
+        b"<BkToCstmrStmt/></Document>"
+    )
+    response = upload(client_for(tenant), statement)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_file"
+    assert "/api/v1/statements" in response.json()["error"]["message"]
