@@ -4,6 +4,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from collection.schemes.calendars import Scheme
 from collection.schemes.pain002 import Pain002Error, TransactionStatus, parse_pain002, rejections
@@ -342,3 +344,39 @@ def test_a_reject_without_end_to_end_id_outside_a_rejected_batch_is_an_error():
     with pytest.raises(Pain002Error) as excinfo:
         parse_pain002(_status_doc("PART", None, [("P1", "PART", None, [anonymous])]))
     assert excinfo.value.reason == "missing OrgnlEndToEndId"
+
+
+# --- Property: a batch or group reject never leaves one of its collections out ---
+
+_ids = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=1, max_size=8)
+
+
+@st.composite
+def _file_and_report(draw):
+    batch_ids = draw(st.lists(_ids, min_size=1, max_size=4, unique=True))
+    counter = iter(range(10_000))
+    presented = {
+        b: tuple(f"{b}-E{next(counter)}" for _ in range(draw(st.integers(1, 4)))) for b in batch_ids
+    }
+    group = draw(st.sampled_from(["ACCP", "PART", "RJCT"]))
+    statuses = {
+        b: draw(st.sampled_from(["ACCP", "PART", "RJCT"])) for b in batch_ids if draw(st.booleans())
+    }
+    if group == "RJCT":
+        statuses = {b: "RJCT" for b in statuses}
+    return presented, group, statuses
+
+
+@given(_file_and_report())
+def test_every_collection_of_a_rejected_batch_or_file_is_rejected(case):
+    presented, group, statuses = case
+    # Batches not in ``statuses`` are not mentioned by the report at all.
+    batches = [(b, s, "AM04" if s == "RJCT" else None, []) for b, s in statuses.items()]
+    report = parse_pain002(_status_doc(group, "FF01" if group == "RJCT" else None, batches))
+    rejected = {t.original_end_to_end_id for t in rejections(report, presented)}
+    for batch_id, ids in presented.items():
+        status = group if group == "RJCT" else statuses.get(batch_id)
+        if status == "RJCT":
+            assert set(ids) <= rejected  # nothing of a rejected batch is left to settle
+        else:
+            assert not set(ids) & rejected  # nothing accepted is rejected by mistake

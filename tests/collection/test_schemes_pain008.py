@@ -16,6 +16,7 @@ from collection.schemes.pain008 import (
     Pain008Version,
     SequenceType,
     build_pain008,
+    presented_batches,
     validate_pain008,
 )
 
@@ -282,3 +283,25 @@ def test_a_name_with_nothing_convertible_is_refused():
         build_pain008(CREDITOR, [_collection(1, debtor_name="😀😀")])
     assert excinfo.value.item.endswith("debtor_name")
     assert "EPC character set" in excinfo.value.reason
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_presented_batches_reads_back_each_batch_and_its_end_to_end_ids(version):
+    xml = build_pain008(dataclasses.replace(CREDITOR, version=version), COLLECTIONS)
+    batches = presented_batches(xml)
+    doc = _parse(xml)
+    ns = _ns(version)
+    expected = {
+        b.findtext("p:PmtInfId", namespaces=ns): tuple(
+            b.xpath("p:DrctDbtTxInf/p:PmtId/p:EndToEndId/text()", namespaces=ns)
+        )
+        for b in doc.iterfind(".//p:PmtInf", namespaces=ns)
+    }
+    assert batches == expected
+    assert sorted(e for ids in batches.values() for e in ids) == [
+        "E2E-2027-0001",
+        "E2E-2027-0002",
+        "E2E-2027-0003",
+    ]
+    with pytest.raises(Pain008Error, match="not well-formed"):
+        presented_batches(b"<Document>")
