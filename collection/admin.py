@@ -54,14 +54,29 @@ class CollectionsReadOnlyAdmin(ReadOnlyTenantScopedAdmin):
 class CollectionSettingsAdmin(TenantScopedAdmin):
     view_roles = (Role.AGENCY_ADMIN, Role.FINANCE, Role.AUDITOR)
     change_roles = (Role.AGENCY_ADMIN,)
-    list_display = ["tenant", "provider", "creditor_id", "runs_paused", "updated_at"]
+    list_display = [
+        "tenant",
+        "provider",
+        "creditor_id",
+        "pain008_version",
+        "runs_paused",
+        "updated_at",
+    ]
     list_filter = ["provider", "runs_paused"]
     actions = ["pause_runs", "resume_runs", "start_run_today"]
     fieldsets = [
         (None, {"fields": ["tenant", "provider"]}),
         (
             "SEPA creditor",
-            {"fields": ["creditor_name", "creditor_iban", "creditor_bic", "creditor_id"]},
+            {
+                "fields": [
+                    "creditor_name",
+                    "creditor_iban",
+                    "creditor_bic",
+                    "creditor_id",
+                    "pain008_version",
+                ]
+            },
         ),
         ("Bacs", {"fields": ["bacs_service_user_number"]}),
         (
@@ -318,8 +333,8 @@ class ReturnEntryInline(ReadOnlyInline):
 
 @admin.register(ReturnFile)
 class ReturnFileAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["filename", "tenant", "message_id", "entry_count", "created_at"]
-    list_filter = ["tenant"]
+    list_display = ["filename", "format", "tenant", "message_id", "entry_count", "created_at"]
+    list_filter = ["format", "tenant"]
     search_fields = ["id", "message_id", "original_message_id", "filename"]
     inlines = [ReturnEntryInline]
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from collection.schemes import Frequency, RetryPolicy, Scheme, SequenceType
+from collection.schemes import (
+    DEFAULT_PAIN008_VERSION,
+    Frequency,
+    Pain008Version,
+    RetryPolicy,
+    Scheme,
+    SequenceType,
+)
 from hub.crypto import EncryptedTextField
 from tenants.ids import PrefixedId
 from tenants.scoping import TenantOwnedModel
@@ -42,6 +49,12 @@ def default_dunning_ladder() -> list[dict]:
     return [dict(step) for step in DEFAULT_DUNNING_LADDER]
 
 
+PAIN008_VERSION_CHOICES = [
+    (Pain008Version.V08.value, "pain.008.001.08 (EPC rulebook since November 2025)"),
+    (Pain008Version.V02.value, "pain.008.001.02 (older; only for banks that still take it)"),
+]
+
+
 class CollectionProvider(models.TextChoices):
     STRIPE = "stripe"  # off-session PaymentIntents (sepa_debit, bacs_debit)
     BANK_FILE = "bank_file"  # a pain.008 file per run for the agency to send to its bank
@@ -61,6 +74,12 @@ class CollectionSettings(TenantOwnedModel):
     creditor_bic = models.CharField(max_length=11, blank=True)
     creditor_id = models.CharField(
         max_length=35, blank=True, help_text="SEPA creditor identifier (e.g. NL98ZZZ999999999999)"
+    )
+    pain008_version = models.CharField(
+        max_length=20,
+        choices=PAIN008_VERSION_CHOICES,
+        default=DEFAULT_PAIN008_VERSION.value,
+        help_text="Format of the bank files; .02 needs the creditor BIC",
     )
     bacs_service_user_number = models.CharField(max_length=6, blank=True)
     submission_buffer_days = models.PositiveSmallIntegerField(
@@ -171,6 +190,10 @@ class Debt(TenantOwnedModel):
 class Mandate(TenantOwnedModel):
     """A debtor's authorisation to collect from their account (SEPA Core or Bacs)."""
 
+    class Usage(models.TextChoices):
+        RECURRING = "recurring"  # SEPA: FRST, then RCUR (FNAL where a plan ends it)
+        ONE_OFF = "one_off"  # SEPA: a single collection, sequence type OOFF
+
     class State(models.TextChoices):
         PENDING = "pending"  # Bacs: lodged, not yet usable
         ACTIVE = "active"
@@ -185,6 +208,12 @@ class Mandate(TenantOwnedModel):
         "registration.Constituent", on_delete=models.PROTECT, related_name="+"
     )
     scheme = models.CharField(max_length=20, choices=SCHEME_CHOICES)
+    usage = models.CharField(
+        max_length=20,
+        choices=Usage.choices,
+        default=Usage.RECURRING,
+        help_text="What the debtor signed: recurring collections or a single one (SEPA only)",
+    )
     reference = models.CharField(max_length=35, help_text="Unique mandate reference (UMR)")
     signed_on = models.DateField()
     account_holder_name = models.CharField(max_length=140)
@@ -244,6 +273,10 @@ class PaymentPlan(TenantOwnedModel):
     )
     total = models.BigIntegerField(help_text="The debt's balance when the plan was made")
     currency = models.CharField(max_length=3)
+    ends_mandate = models.BooleanField(
+        default=False,
+        help_text="The mandate ends with this plan: its last collection is sent as FNAL",
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
     end_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -441,15 +474,23 @@ class ReturnedAttempt(CollectionAttempt):
 
 
 class ReturnFile(TenantOwnedModel):
-    """A status report (pain.002) the agency uploaded from its bank; applied whole or not."""
+    """A bank file of rejects and returns the agency uploaded (a pain.002 status report or
+    a camt.054 debit notification); applied whole or not."""
+
+    class Format(models.TextChoices):
+        PAIN002 = "pain.002", "pain.002 status report"
+        CAMT054 = "camt.054", "camt.054 debit/credit notification"
 
     id = models.CharField(
         primary_key=True, max_length=40, default=PrefixedId("rfl"), editable=False
     )
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.PAIN002)
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     message_id = models.CharField(max_length=35)
-    original_message_id = models.CharField(max_length=35)
+    original_message_id = models.CharField(
+        max_length=35, blank=True, help_text="The pain.008 the report answers (pain.002 only)"
+    )
     entry_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -10,7 +10,13 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from collection.schemes import AccountError, validate_bic, validate_creditor_id, validate_iban
+from collection.schemes import (
+    AccountError,
+    Pain008Version,
+    validate_bic,
+    validate_creditor_id,
+    validate_iban,
+)
 
 _STEP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _SERVICE_USER_NUMBER = re.compile(r"^[0-9]{6}$")
@@ -81,12 +87,14 @@ def validate_settings(settings) -> None:
 
 
 def sepa_creditor_errors(settings) -> list[str]:
-    """What a bank-file run needs before it can write a pain.008 file."""
-    missing = [
-        field
-        for field in ("creditor_name", "creditor_iban", "creditor_bic", "creditor_id")
-        if not getattr(settings, field)
-    ]
+    """What a bank-file run needs before it can write a pain.008 file.
+
+    The creditor BIC is needed only for pain.008.001.02; .08 files may be IBAN-only.
+    """
+    required = ["creditor_name", "creditor_iban", "creditor_id"]
+    if settings.pain008_version == Pain008Version.V02:
+        required.insert(2, "creditor_bic")
+    missing = [field for field in required if not getattr(settings, field)]
     problems = [f"{field} is not set" for field in missing]
     for field, messages in settings_errors(settings).items():
         if field.startswith("creditor_"):

@@ -12,7 +12,7 @@ What is timed is the hub's real path, through the services, on PostgreSQL:
            (FOR UPDATE SKIP LOCKED), the attempt, ``payments.create_payment`` and
            ``payments.submit_direct_debit`` (payment row, timeline, payment.created and
            payment.submitted events), the instalment.submitted event, and, per agency,
-           the pain.008.001.02 file built and validated against the XSD.
+           the pain.008 file (.08 by default) built and validated against its XSD.
   settle   ``outcomes.confirm_matured_collections`` on the settlement date, spread over
            the same processes by agency: ``payments.confirm_direct_debit`` per payment,
            which posts the double-entry ledger and publishes payment.succeeded.

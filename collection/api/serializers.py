@@ -82,6 +82,7 @@ class MandateSerializer(serializers.ModelSerializer):
             "id",
             "constituent",
             "scheme",
+            "usage",
             "reference",
             "signed_on",
             "account_holder_name",
@@ -103,6 +104,11 @@ class MandateSerializer(serializers.ModelSerializer):
 class MandateCreateSerializer(StrictSerializer):
     constituent = serializers.CharField(max_length=40)
     scheme = serializers.ChoiceField(choices=DirectDebitScheme.choices)
+    usage = serializers.ChoiceField(
+        choices=Mandate.Usage.choices,
+        required=False,
+        help_text="recurring (default) or one_off: a single collection, sent as OOFF (SEPA)",
+    )
     reference = serializers.CharField(
         max_length=35, required=False, allow_blank=True, help_text="Generated when left out"
     )
@@ -183,6 +189,7 @@ class PaymentPlanSerializer(serializers.ModelSerializer):
             "frequency",
             "total",
             "currency",
+            "ends_mandate",
             "state",
             "end_reason",
             "instalments",
@@ -207,6 +214,12 @@ class PaymentPlanCreateSerializer(StrictSerializer):
     first_date = serializers.DateField(required=False)
     instalments = ScheduledInstalmentSerializer(
         many=True, required=False, max_length=MAX_INSTALMENTS
+    )
+    ends_mandate = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The mandate is used for nothing after this plan: its last collection is "
+        "sent as FNAL (SEPA). Always true on a one-off mandate.",
     )
 
     def validate(self, data):
@@ -281,6 +294,7 @@ class ReturnFileSerializer(serializers.ModelSerializer):
         model = ReturnFile
         fields = [
             "id",
+            "format",
             "filename",
             "sha256",
             "message_id",
@@ -292,4 +306,7 @@ class ReturnFileSerializer(serializers.ModelSerializer):
 
 
 class ReturnFileUploadSerializer(StrictSerializer):
-    file = serializers.FileField(help_text="The bank's pain.002 status report (XML)")
+    file = serializers.FileField(
+        help_text="The bank's pain.002 status report or camt.054 debit notification (XML); "
+        "the format is detected from the file"
+    )

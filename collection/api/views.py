@@ -181,6 +181,7 @@ class PaymentPlanViewSet(CollectionsViewSet):
             count=data.get("count"),
             first_date=data.get("first_date"),
             schedule=schedule,
+            ends_mandate=data.get("ends_mandate", False),
         )
         return Response(
             PaymentPlanSerializer(self.get_queryset().get(pk=plan.pk)).data,
@@ -286,7 +287,8 @@ class CollectionReturnViewSet(CollectionsViewSet):
         return ReturnFile.objects.prefetch_related("entries__attempt")
 
     @extend_schema(
-        summary="Upload the bank's pain.002 report: all entries apply, or none",
+        summary="Upload the bank's pain.002 report or camt.054 notification: all entries "
+        "apply, or none",
         request={"multipart/form-data": ReturnFileUploadSerializer},
         responses={201: ReturnFileSerializer, 200: ReturnFileSerializer},
     )

@@ -1,4 +1,7 @@
-"""SEPA bank files: one pain.008.001.02 per run, for the agency to send to its bank.
+"""SEPA bank files: one pain.008 per run, for the agency to send to its bank.
+
+The format is the agency's setting ``pain008_version``: pain.008.001.08 by default,
+pain.008.001.02 for a bank that still wants it.
 
 Nothing leaves the hub at submission time: an attempt is "submitted" when it is committed
 to the run, and the file is written once, when the run's last chunk is done. The file is
@@ -24,8 +27,9 @@ def creditor_config(settings: CollectionSettings) -> CreditorConfig:
     return CreditorConfig(
         name=settings.creditor_name,
         iban=settings.creditor_iban,
-        bic=settings.creditor_bic,
+        bic=settings.creditor_bic or None,
         creditor_id=settings.creditor_id,
+        version=settings.pain008_version,
     )
 
 

@@ -20,6 +20,8 @@ from .calendars import (
     previous_business_day,
     subtract_business_days,
 )
+from .camt054 import Camt054Error, DebitCreditNotification, NotifiedReturn, parse_camt054
+from .charset import EPC_BASIC_LATIN, to_epc_text
 from .lead_times import (
     earliest_settlement_date,
     is_due_for_submission,
@@ -41,13 +43,17 @@ from .pain002 import (
     StatusReport,
     TransactionStatus,
     parse_pain002,
+    rejections,
 )
 from .pain008 import (
+    DEFAULT_PAIN008_VERSION,
     CreditorConfig,
     DebitCollection,
     Pain008Error,
+    Pain008Version,
     SequenceType,
     build_pain008,
+    presented_batches,
     validate_pain008,
 )
 from .provider_codes import scheme_reason_code
@@ -63,13 +69,19 @@ from .splitting import (
 
 __all__ = [
     "BACS_LODGEMENT_BUSINESS_DAYS",
+    "DEFAULT_PAIN008_VERSION",
+    "EPC_BASIC_LATIN",
     "SEPA_MANDATE_EXPIRY_MONTHS",
     "AccountError",
+    "Camt054Error",
     "CreditorConfig",
     "DebitCollection",
+    "DebitCreditNotification",
     "Frequency",
+    "NotifiedReturn",
     "Pain002Error",
     "Pain008Error",
+    "Pain008Version",
     "PaymentInfoStatus",
     "RetryPolicy",
     "ReturnAction",
@@ -88,9 +100,12 @@ __all__ = [
     "mandate_usable_from",
     "mask_account",
     "next_business_day",
+    "parse_camt054",
     "parse_pain002",
+    "presented_batches",
     "previous_business_day",
     "refund_right_end",
+    "rejections",
     "return_window_end",
     "rule_for",
     "run_collection_date",
@@ -101,6 +116,7 @@ __all__ = [
     "split_evenly",
     "submission_date",
     "subtract_business_days",
+    "to_epc_text",
     "validate_bacs_account",
     "validate_bic",
     "validate_creditor_id",

@@ -10,6 +10,7 @@ so the caller never applies half a file of rejects.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ __all__ = [
     "StatusReport",
     "TransactionStatus",
     "parse_pain002",
+    "rejections",
 ]
 
 _NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:pain.002."
@@ -58,6 +60,11 @@ class PaymentInfoStatus:
     original_payment_info_id: str
     status: str | None
     reason_code: str | None
+    position: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == "RJCT"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,12 @@ class StatusReport:
     def whole_file_rejected(self) -> bool:
         """The bank refused the whole original file; transactions are usually not listed."""
         return self.group_status == "RJCT"
+
+    def payment_info(self, payment_info_id: str) -> PaymentInfoStatus | None:
+        for info in self.payment_infos:
+            if info.original_payment_info_id == payment_info_id:
+                return info
+        return None
 
 
 class _Reader:
@@ -160,17 +173,24 @@ def _parse_root(data: bytes | str):
 
 
 def _transaction(
-    r: _Reader, tx, position: str, pmt_id: str, inherited: tuple[str | None, str | None]
+    r: _Reader,
+    tx,
+    position: str,
+    pmt_id: str,
+    inherited: str | None,
+    parent_reason: str | None,
 ) -> TransactionStatus:
     end_to_end = r.required(tx, "OrgnlEndToEndId", position)
     status = r.status(tx, "TxSts", position)
     reason, info = r.reason(tx)
     if status is None:
         # TxSts is optional in ISO 20022: then the payment-info or group status applies.
-        status, parent_reason = inherited
+        status = inherited
         if status is None:
             raise Pain002Error(_where(position, tx), "no TxSts and no status to inherit")
-        reason = reason or parent_reason
+    # Banks give the reason once, at whichever level: the batch's or the group's reason
+    # explains a transaction that has none of its own.
+    reason = reason or parent_reason
     amount = currency = None
     amount_el = r.find(tx, "OrgnlTxRef/Amt/InstdAmt")
     if amount_el is None:
@@ -197,7 +217,7 @@ def parse_pain002(data: bytes | str) -> StatusReport:
     original_message_id = r.required(group, "OrgnlMsgId", "OrgnlGrpInfAndSts")
     group_status = r.status(group, "GrpSts", "OrgnlGrpInfAndSts")
     group_reason, _ = r.reason(group)
-    group_inherited = (None, None) if group_status == _PARTIAL else (group_status, group_reason)
+    group_inherited = None if group_status == _PARTIAL else group_status
 
     payment_infos: list[PaymentInfoStatus] = []
     transactions: list[TransactionStatus] = []
@@ -206,16 +226,28 @@ def parse_pain002(data: bytes | str) -> StatusReport:
         pmt_id = r.required(pmt, "OrgnlPmtInfId", p_position)
         pmt_status = r.status(pmt, "PmtInfSts", p_position)
         pmt_reason, _ = r.reason(pmt)
-        payment_infos.append(PaymentInfoStatus(pmt_id, pmt_status, pmt_reason))
+        payment_infos.append(
+            PaymentInfoStatus(pmt_id, pmt_status, pmt_reason, _where(p_position, pmt))
+        )
         if pmt_status is None:
             inherited = group_inherited
         elif pmt_status == _PARTIAL:
-            inherited = (None, None)
+            inherited = None
         else:
-            inherited = (pmt_status, pmt_reason)
+            inherited = pmt_status
+        parent_reason = pmt_reason or group_reason
         for t_index, tx in enumerate(r.findall(pmt, "TxInfAndSts"), start=1):
             t_position = f"{p_position}/TxInfAndSts[{t_index}]"
-            transactions.append(_transaction(r, tx, t_position, pmt_id, inherited))
+            if r.text(tx, "OrgnlEndToEndId") is None:
+                # Seen in real reports (Nordea): transactions listed by amount only. Under an
+                # accepted batch that tells us nothing; under a rejected one the batch
+                # reject covers them all (see ``rejections``). A reject we cannot place is
+                # an error.
+                own = r.status(tx, "TxSts", t_position)
+                if (own or inherited) == "RJCT" and inherited != "RJCT":
+                    raise Pain002Error(_where(t_position, tx), "missing OrgnlEndToEndId")
+                continue
+            transactions.append(_transaction(r, tx, t_position, pmt_id, inherited, parent_reason))
 
     return StatusReport(
         message_id=message_id,
@@ -226,3 +258,72 @@ def parse_pain002(data: bytes | str) -> StatusReport:
         payment_infos=tuple(payment_infos),
         transactions=tuple(transactions),
     )
+
+
+def rejections(
+    report: StatusReport, presented: Mapping[str, Sequence[str]]
+) -> tuple[TransactionStatus, ...]:
+    """Every transaction the report rejects, batch and group rejects spelled out.
+
+    ``presented`` is what the original file contained: its PmtInfIds, each with the
+    end-to-end ids of its transactions in file order. A bank that refuses a whole batch
+    (``PmtInfSts`` RJCT) or the whole file (``GrpSts`` RJCT) usually lists no transaction
+    at all; every transaction in that batch or file is rejected all the same, with the
+    reason of whichever level gives one (transaction, then batch, then group).
+
+    Raises ``Pain002Error`` when the report rejects a batch the file did not have (we could
+    not tell which collections it means), or accepts a transaction inside a batch or file it
+    rejects (a contradiction we do not guess about). Listed transactions are matched on their
+    end-to-end id by the caller, so a batch that is not rejected needs no known PmtInfId.
+    """
+    for info in report.payment_infos:
+        if info.rejected and info.original_payment_info_id not in presented:
+            raise Pain002Error(
+                info.position or "OrgnlPmtInfAndSts",
+                f"OrgnlPmtInfId {info.original_payment_info_id!r} is not a batch of the "
+                "original file",
+            )
+
+    def batch_rejected(payment_info_id: str) -> PaymentInfoStatus | None:
+        info = report.payment_info(payment_info_id)
+        return info if info is not None and info.rejected else None
+
+    def scope_reason(payment_info_id: str) -> str | None:
+        info = report.payment_info(payment_info_id)
+        return (info.reason_code if info is not None else None) or report.group_reason_code
+
+    rejected: list[TransactionStatus] = []
+    listed: set[str] = set()
+    for tx in report.transactions:
+        listed.add(tx.original_end_to_end_id)
+        in_rejected_scope = report.whole_file_rejected or batch_rejected(
+            tx.original_payment_info_id
+        )
+        if in_rejected_scope and not tx.rejected:
+            raise Pain002Error(
+                tx.position,
+                f"TxSts {tx.status} inside a batch or file the report rejects",
+            )
+        if tx.rejected:
+            rejected.append(tx)
+
+    for payment_info_id, end_to_end_ids in presented.items():
+        info = batch_rejected(payment_info_id)
+        if info is None and not report.whole_file_rejected:
+            continue
+        position = info.position if info is not None else "OrgnlGrpInfAndSts"
+        for end_to_end_id in end_to_end_ids:
+            if end_to_end_id in listed:
+                continue
+            rejected.append(
+                TransactionStatus(
+                    original_end_to_end_id=end_to_end_id,
+                    status="RJCT",
+                    reason_code=scope_reason(payment_info_id),
+                    amount=None,
+                    currency=None,
+                    original_payment_info_id=payment_info_id,
+                    position=f"{position} [{end_to_end_id}]",
+                )
+            )
+    return tuple(rejected)

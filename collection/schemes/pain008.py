@@ -1,8 +1,13 @@
-"""SEPA Core direct-debit initiation files (ISO 20022 pain.008.001.02), built with sepaxml.
+"""SEPA Core direct-debit initiation files (ISO 20022 pain.008), built with sepaxml.
+
+pain.008.001.08 (ISO 20022 2019) is the default: the EPC SDD rulebooks and the German banks'
+DFÜ agreement require it since November 2025. pain.008.001.02 stays available as an agency
+setting for banks that still take it. The two differ where sepaxml already knows it (BICFI
+instead of BIC for agents; the creditor agent's BIC is optional in .08, required in .02).
 
 Everything is checked before sepaxml sees it, so a bad input fails with an error naming the
 item instead of as an anonymous schema error; the finished file is then validated against the
-official XSD that sepaxml ships.
+official XSD of its version, as shipped with sepaxml.
 """
 
 from __future__ import annotations
@@ -20,18 +25,30 @@ from lxml import etree
 from sepaxml import SepaDD
 
 from .accounts import AccountError, validate_bic, validate_creditor_id, validate_iban
+from .charset import MAX_NAME, MAX_REMITTANCE, to_epc_text
 
 __all__ = [
+    "DEFAULT_PAIN008_VERSION",
     "PAIN008_SCHEMA",
     "CreditorConfig",
     "DebitCollection",
     "Pain008Error",
+    "Pain008Version",
     "SequenceType",
     "build_pain008",
+    "presented_batches",
     "validate_pain008",
 ]
 
-PAIN008_SCHEMA = "pain.008.001.02"
+
+class Pain008Version(StrEnum):
+    V08 = "pain.008.001.08"  # ISO 20022 2019, the EPC rulebook version since November 2025
+    V02 = "pain.008.001.02"  # ISO 20022 2009, for banks that have not moved yet
+
+
+DEFAULT_PAIN008_VERSION = Pain008Version.V08
+PAIN008_SCHEMA = DEFAULT_PAIN008_VERSION.value  # kept for callers that name the default
+_NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 
 # EPC rulebook maximum for a single SEPA collection: EUR 999,999,999.99.
 MAX_AMOUNT = 99_999_999_999
@@ -61,10 +78,11 @@ class Pain008Error(ValueError):
 class CreditorConfig:
     name: str
     iban: str
-    bic: str  # required by pain.008.001.02 (the IBAN-only rule came with later versions)
+    bic: str | None  # required by pain.008.001.02; optional in .08 (IBAN-only)
     creditor_id: str
     currency: str = "EUR"
     batch: bool = True  # one PmtInf per sequence type and date, booked as one credit
+    version: Pain008Version | str = DEFAULT_PAIN008_VERSION
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,15 @@ def _text(item: str, value: object, limit: int) -> str:
     return value.strip()
 
 
+def _epc_text(item: str, value: object, input_limit: int, field_limit: int) -> str:
+    """Checked like ``_text``, then converted to the EPC basic Latin set (see ``charset``)
+    and cut to the field's length. Text that converts to nothing is an error, not a blank."""
+    converted = to_epc_text(_text(item, value, input_limit), field_limit)
+    if not converted:
+        raise Pain008Error(item, "has no character that converts to the EPC character set")
+    return converted
+
+
 def _sepa_id(item: str, value: object) -> str:
     if not isinstance(value, str) or not _SEPA_ID.fullmatch(value):
         raise Pain008Error(
@@ -110,18 +137,30 @@ def _is_date(value: object) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
-def _creditor_dict(creditor: CreditorConfig) -> dict:
+def _version(value: object) -> Pain008Version:
+    try:
+        return Pain008Version(value)
+    except ValueError:
+        known = ", ".join(v.value for v in Pain008Version)
+        raise Pain008Error("creditor.version", f"{value!r} is not one of {known}") from None
+
+
+def _creditor_dict(creditor: CreditorConfig, version: Pain008Version) -> dict:
     if creditor.currency != "EUR":
         raise Pain008Error("creditor.currency", "SEPA direct debits are in EUR only")
-    return {
-        "name": _text("creditor.name", creditor.name, 70),
+    config = {
+        "name": _epc_text("creditor.name", creditor.name, MAX_NAME, MAX_NAME),
         "IBAN": _account("creditor.iban", validate_iban, creditor.iban, sepa_only=True),
-        "BIC": _account("creditor.bic", validate_bic, creditor.bic),
         "creditor_id": _account("creditor.creditor_id", validate_creditor_id, creditor.creditor_id),
         "currency": "EUR",
         "batch": bool(creditor.batch),
         "instrument": "CORE",
     }
+    if creditor.bic:
+        config["BIC"] = _account("creditor.bic", validate_bic, creditor.bic)
+    elif version is Pain008Version.V02:
+        raise Pain008Error("creditor.bic", "pain.008.001.02 needs the creditor's BIC")
+    return config
 
 
 def _payment_dict(index: int, c: DebitCollection) -> dict:
@@ -141,14 +180,16 @@ def _payment_dict(index: int, c: DebitCollection) -> dict:
     payment = {
         "endtoend_id": _sepa_id(f"{label} end_to_end_id", c.end_to_end_id),
         "amount": c.amount,
-        # sepaxml transliterates names to ASCII and cuts them at 70 characters, as banks do.
-        "name": _text(f"{label} debtor_name", c.debtor_name, 140),
+        # Account holder names may be up to 140 characters; Nm takes 70, cut as banks do.
+        "name": _epc_text(f"{label} debtor_name", c.debtor_name, 140, MAX_NAME),
         "IBAN": _account(f"{label} debtor_iban", validate_iban, c.debtor_iban, sepa_only=True),
         "mandate_id": _sepa_id(f"{label} mandate_id", c.mandate_id),
         "mandate_date": c.mandate_signed_on,
         "type": sequence.value,
         "collection_date": c.collection_date,
-        "description": _text(f"{label} remittance_info", c.remittance_info, 140),
+        "description": _epc_text(
+            f"{label} remittance_info", c.remittance_info, MAX_REMITTANCE, MAX_REMITTANCE
+        ),
     }
     # Only set when known: sepaxml writes "NOTPROVIDED" for a missing debtor BIC.
     if c.debtor_bic:
@@ -157,13 +198,14 @@ def _payment_dict(index: int, c: DebitCollection) -> dict:
 
 
 def build_pain008(creditor: CreditorConfig, collections: Sequence[DebitCollection]) -> bytes:
-    """The pain.008.001.02 file as UTF-8 bytes, validated against the XSD.
+    """The pain.008 file (``creditor.version``) as UTF-8 bytes, validated against its XSD.
 
     MsgId and PmtInfId are generated by sepaxml; read them back from the file to store them.
     """
+    version = _version(creditor.version)
     if not collections:
         raise Pain008Error("collections", "at least one collection is needed")
-    config = _creditor_dict(creditor)
+    config = _creditor_dict(creditor, version)
     payments = [_payment_dict(i, c) for i, c in enumerate(collections, start=1)]
     seen: set[str] = set()
     for i, payment in enumerate(payments, start=1):
@@ -174,11 +216,13 @@ def build_pain008(creditor: CreditorConfig, collections: Sequence[DebitCollectio
                 "duplicate end_to_end_id in this file",
             )
         seen.add(payment["endtoend_id"])
-    sdd = SepaDD(config, schema=PAIN008_SCHEMA, clean=True)
+    # clean=False: the text is already converted (charset.to_epc_text); sepaxml's own
+    # cleaning would transliterate differently (ä -> a) and keep characters banks refuse.
+    sdd = SepaDD(config, schema=version.value, clean=False)
     for payment in payments:
         sdd.add_payment(payment)
     xml = sdd.export(validate=False)  # validated below, with our own error type
-    validate_pain008(xml)
+    validate_pain008(xml, version)
     return xml
 
 
@@ -187,9 +231,9 @@ def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
 
 
-@lru_cache(maxsize=1)
-def _schema() -> etree.XMLSchema:
-    xsd = resources.files("sepaxml") / "schemas" / f"{PAIN008_SCHEMA}.xsd"
+@lru_cache(maxsize=len(Pain008Version))
+def _schema(version: Pain008Version) -> etree.XMLSchema:
+    xsd = resources.files("sepaxml") / "schemas" / f"{version.value}.xsd"
     return etree.XMLSchema(etree.fromstring(xsd.read_bytes(), _parser()))
 
 
@@ -198,17 +242,50 @@ def _schema() -> etree.XMLSchema:
 _schema_lock = threading.Lock()
 
 
-def validate_pain008(xml_bytes: bytes) -> None:
-    """Validate against the official pain.008.001.02 XSD; raise ``Pain008Error`` if invalid."""
+def _declared_version(document) -> Pain008Version:
+    namespace = etree.QName(document).namespace or ""
+    try:
+        return Pain008Version(namespace.removeprefix(_NAMESPACE_PREFIX))
+    except ValueError:
+        known = ", ".join(v.value for v in Pain008Version)
+        raise Pain008Error("Document", f"namespace {namespace!r} is not one of {known}") from None
+
+
+def validate_pain008(xml_bytes: bytes, version: Pain008Version | str | None = None) -> None:
+    """Validate against the official XSD of ``version`` (by default the version the file
+    declares in its namespace); raise ``Pain008Error`` if invalid."""
     try:
         document = etree.fromstring(xml_bytes, _parser())
     except etree.XMLSyntaxError as exc:
         raise Pain008Error(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
+    expected = _declared_version(document) if version is None else Pain008Version(version)
     with _schema_lock:
-        schema = _schema()
+        schema = _schema(expected)
         if schema.validate(document):
             return
         errors = list(schema.error_log)
     first = errors[0]
     more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
     raise Pain008Error(f"line {first.line}", f"{first.message}{more}")
+
+
+def presented_batches(xml_bytes: bytes) -> dict[str, tuple[str, ...]]:
+    """The file's batches: PmtInfId -> the end-to-end ids of its transactions, in order.
+
+    A bank's status report may reject a batch by its PmtInfId alone, so the returns
+    import reads the run's own file to know which collections that batch held. Works on
+    local names, so any pain.008 version we produced reads the same way.
+    """
+    try:
+        root = etree.fromstring(xml_bytes, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise Pain008Error(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
+    batches: dict[str, tuple[str, ...]] = {}
+    for index, pmt in enumerate(root.iterfind(".//{*}PmtInf"), start=1):
+        pmt_id = (pmt.findtext("{*}PmtInfId") or "").strip()
+        if not pmt_id:
+            raise Pain008Error(f"PmtInf[{index}]", "missing PmtInfId")
+        batches[pmt_id] = tuple(
+            (e.text or "").strip() for e in pmt.iterfind("{*}DrctDbtTxInf/{*}PmtId/{*}EndToEndId")
+        )
+    return batches

@@ -139,10 +139,20 @@ def create_mandate(
     stripe_customer: str = "",
     stripe_payment_method: str = "",
     stripe_mandate: str = "",
+    usage: str = Mandate.Usage.RECURRING,
     today: dt.date | None = None,
 ) -> Mandate:
     today = today or timezone.localdate()
     scheme = Scheme(scheme)
+    if usage not in Mandate.Usage.values:
+        raise InvalidRequest(
+            f"usage must be one of {', '.join(Mandate.Usage.values)}", field="usage"
+        )
+    if usage == Mandate.Usage.ONE_OFF and scheme is not Scheme.SEPA_CORE:
+        # Bacs has no one-off instruction in the hub's sense; OOFF is a SEPA sequence type.
+        raise InvalidRequest(
+            "One-off mandates are SEPA Core only", code="one_off_sepa_only", field="usage"
+        )
     constituent = visible_constituent(tenant, constituent_id)
     if constituent is None:
         raise InvalidRequest("No such constituent", code="does_not_exist", field="constituent")
@@ -188,6 +198,7 @@ def create_mandate(
                 tenant=tenant,
                 constituent=constituent,
                 scheme=scheme.value,
+                usage=usage,
                 reference=reference,
                 signed_on=signed_on,
                 account_holder_name=account_holder_name.strip(),

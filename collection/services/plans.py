@@ -83,6 +83,45 @@ def _usable_mandate(tenant: Tenant, debt: Debt, mandate_id: str) -> Mandate:
     return mandate
 
 
+def _check_mandate_use(
+    tenant: Tenant, mandate: Mandate, items: list, *, ends_mandate: bool
+) -> bool:
+    """Refuse a plan the mandate cannot carry; return whether the plan ends the mandate."""
+    live_plans = PaymentPlan.objects.filter(tenant=tenant, mandate=mandate).exclude(
+        state=P.CANCELLED
+    )
+    if mandate.usage == Mandate.Usage.ONE_OFF:
+        if len(items) != 1:
+            raise RuleViolation(
+                "A one-off mandate allows a single collection: the plan needs exactly one "
+                "instalment",
+                code="one_off_mandate_single_collection",
+                field="mandate",
+            )
+        if mandate.ever_collected or mandate.first_collection_presented or live_plans.exists():
+            raise RuleViolation(
+                "This one-off mandate has been used already",
+                code="one_off_mandate_used",
+                field="mandate",
+            )
+        return True
+    ended_by = live_plans.filter(ends_mandate=True).first()
+    if ended_by is not None:
+        raise RuleViolation(
+            f"The mandate ends with payment plan {ended_by.pk}; a new plan needs a new mandate",
+            code="mandate_ends_with_plan",
+            field="mandate",
+        )
+    if ends_mandate and live_plans.filter(state=P.ACTIVE).exists():
+        # FNAL must really be the mandate's last collection.
+        raise RuleViolation(
+            "Another active plan collects through this mandate, so this plan cannot end it",
+            code="mandate_in_use",
+            field="ends_mandate",
+        )
+    return ends_mandate
+
+
 @transaction.atomic
 def create_plan(
     *,
@@ -93,9 +132,15 @@ def create_plan(
     count: int | None = None,
     first_date: dt.date | None = None,
     schedule: list[tuple[dt.date, int]] | None = None,
+    ends_mandate: bool = False,
     today: dt.date | None = None,
 ) -> PaymentPlan:
-    """Agree a plan: ``count`` + ``frequency`` + ``first_date``, or an explicit ``schedule``."""
+    """Agree a plan: ``count`` + ``frequency`` + ``first_date``, or an explicit ``schedule``.
+
+    ``ends_mandate``: the mandate is used for nothing after this plan, so its last
+    collection goes to the bank as FNAL. A one-off mandate carries exactly one plan of one
+    instalment (sent as OOFF), and that plan always ends it.
+    """
     today = today or timezone.localdate()
     debt = debts.lock_debt(debt)
     if PaymentPlan.objects.filter(tenant=tenant, debt=debt, state=P.ACTIVE).exists():
@@ -117,6 +162,7 @@ def create_plan(
         first_date=first_date,
         schedule=schedule,
     )
+    ends_mandate = _check_mandate_use(tenant, mandate, items, ends_mandate=bool(ends_mandate))
     if items[0][0] < today:
         raise InvalidRequest(
             f"The first instalment date {items[0][0]} is in the past",
@@ -130,6 +176,7 @@ def create_plan(
         frequency=frequency if schedule is None else "",
         total=debt.balance,
         currency=debt.currency,
+        ends_mandate=ends_mandate,
     )
     scheme = Scheme(mandate.scheme)
     buffer = collection_settings(tenant).submission_buffer_days

@@ -59,7 +59,7 @@ from collection.providers import (
     get_collector,
 )
 from collection.schemes import Pain008Error, Scheme, SequenceType, run_collection_date
-from collection.selectors import collection_settings, due_instalments
+from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, due_instalments
 from collection.services import debts
 from collection.services.payloads import instalment_payload, run_payload
 from hub.api.errors import HubError, RuleViolation
@@ -228,7 +228,7 @@ def _claim_batch(
         instalments = list(
             _due_in_chunk(run, chunk)
             .select_for_update(skip_locked=True, of=("self",))
-            .select_related("debt__service", "mandate")
+            .select_related("debt__service", "mandate", "plan")
             .order_by("pk")[:batch_size]
         )
         if not instalments:
@@ -267,10 +267,35 @@ def _mark_mandates_presented(presented: dict[str, dt.date]) -> None:
         ).update(first_collection_presented=True, last_presented_on=day)
 
 
-def _sequence_type(mandate: Mandate) -> str:
-    if Scheme(mandate.scheme) is Scheme.SEPA_CORE and not mandate.first_collection_presented:
+def _sequence_type(instalment: Instalment) -> str:
+    """The SEPA sequence type of this presentation (Bacs files carry none: RCUR is stored).
+
+    * a one-off mandate: OOFF, on every attempt (a rejected OOFF is presented again as one);
+    * a recurring mandate's first presentation: FRST (even when it is also its last: the
+      rulebook has no "first and final", and the plan ends the mandate either way);
+    * the last collection of a plan that ends its mandate: FNAL, but only when nothing
+      else on the mandate is still open (an earlier instalment waiting for a retry would
+      come after it). Since the 2016 rulebook FNAL is optional, so RCUR when in doubt;
+    * otherwise RCUR.
+    """
+    mandate = instalment.mandate
+    if Scheme(mandate.scheme) is not Scheme.SEPA_CORE:
+        return SequenceType.RECURRING.value
+    if mandate.usage == Mandate.Usage.ONE_OFF:
+        return SequenceType.ONE_OFF.value
+    if not mandate.first_collection_presented:
         return SequenceType.FIRST.value
+    if instalment.plan.ends_mandate and not _other_open_instalments(instalment).exists():
+        return SequenceType.FINAL.value
     return SequenceType.RECURRING.value
+
+
+def _other_open_instalments(instalment: Instalment):
+    return Instalment.objects.filter(
+        tenant_id=instalment.tenant_id,
+        mandate_id=instalment.mandate_id,
+        state__in=OPEN_INSTALMENT_STATES,
+    ).exclude(pk=instalment.pk)
 
 
 def _end_to_end_id(attempt_id: str) -> str:
@@ -297,7 +322,7 @@ def _present(
         scheme=scheme.value,
         amount=instalment.amount,
         currency=instalment.currency,
-        sequence_type=_sequence_type(instalment.mandate),
+        sequence_type=_sequence_type(instalment),
         collection_date=run_collection_date(
             instalment.collect_on,
             run.run_date,

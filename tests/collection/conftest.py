@@ -200,3 +200,43 @@ def collections(tenant):
 @pytest.fixture
 def stripe_collections(tenant):
     return Collections(tenant, provider=CollectionProvider.STRIPE)
+
+
+def camt054(
+    message_id: str,
+    returns: list[tuple[str, str | None, str]],
+    *,
+    version: str = "08",
+    side: str = "DBIT",
+    status: str = "BOOK",
+) -> bytes:
+    """A camt.054 (.02 or .08) whose booked entries return ``(end_to_end_id, reason,
+    amount)`` collections; valid against the official XSD (checked in the tests)."""
+    status_xml = f"<Sts>{status}</Sts>" if version == "02" else f"<Sts><Cd>{status}</Cd></Sts>"
+    entries = []
+    for end_to_end, reason, amount in returns:
+        reason_xml = f"<Rsn><Cd>{reason}</Cd></Rsn>" if reason else ""
+        entries.append(
+            f"""<Ntry>
+        <Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{side}</CdtDbtInd>{status_xml}
+        <BookgDt><Dt>2024-03-05</Dt></BookgDt><ValDt><Dt>2024-03-05</Dt></ValDt>
+        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn>
+        </BkTxCd>
+        <NtryDtls><TxDtls>
+          <Refs><EndToEndId>{end_to_end}</EndToEndId></Refs>
+          <AmtDtls><InstdAmt><Amt Ccy="EUR">{amount}</Amt></InstdAmt></AmtDtls>
+          <RtrInf>{reason_xml}<AddtlInf>Returned direct debit</AddtlInf></RtrInf>
+        </TxDtls></NtryDtls>
+      </Ntry>"""
+        )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.{version}">
+  <BkToCstmrDbtCdtNtfctn>
+    <GrpHdr><MsgId>{message_id}</MsgId><CreDtTm>2024-03-05T07:00:00</CreDtTm></GrpHdr>
+    <Ntfctn>
+      <Id>{message_id}-1</Id><CreDtTm>2024-03-05T07:00:00</CreDtTm>
+      <Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>
+      {"".join(entries)}
+    </Ntfctn>
+  </BkToCstmrDbtCdtNtfctn>
+</Document>""".encode()

@@ -154,3 +154,15 @@ def test_a_caseworker_sees_the_plans_and_instalments_inside_a_debt_and_a_plan(
 
     assert plan.pk in debt_page  # the plan inline
     assert "1 Apr 2024" in plan_page  # the instalment inline: the schedule
+
+
+def test_the_settings_page_offers_the_bank_file_format(client, tenant, collections):
+    client.force_login(staff(tenant, "agency_admin", "fmt-admin"))
+    page = client.get(admin_change_path("collection.collectionsettings", collections.settings.pk))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="pain008_version"' in html
+    assert 'value="pain.008.001.08" selected' in html  # the default
+    assert 'value="pain.008.001.02"' in html
+    with tenant_scope(tenant):
+        assert CollectionSettings.objects.get().pain008_version == "pain.008.001.08"

@@ -33,12 +33,17 @@ def run_for(tenant, run_date, **kwargs):
         return runs.process_run(run=run, **kwargs)
 
 
-def official_xsd() -> etree.XMLSchema:
-    xsd = resources.files("sepaxml") / "schemas" / "pain.008.001.02.xsd"
+def official_xsd(version: str = "pain.008.001.08") -> etree.XMLSchema:
+    xsd = resources.files("sepaxml") / "schemas" / f"{version}.xsd"
     return etree.XMLSchema(etree.fromstring(xsd.read_bytes()))
 
 
-def test_a_run_presents_what_is_due_and_writes_a_valid_pain008(tenant, collections):
+@pytest.mark.parametrize("version", [None, "pain.008.001.08", "pain.008.001.02"])
+def test_a_run_presents_what_is_due_and_writes_a_valid_pain008(tenant, collections, version):
+    # None: the agency never chose, so the default (.08, today's rulebook) applies.
+    if version is not None:
+        collections.update_settings(pain008_version=version)
+    expected = version or "pain.008.001.08"
     plans = [collections.debt_in_plan(amount=1000 + n)[2] for n in range(3)]
     run = run_for(tenant, LEAP_DAY)
 
@@ -63,8 +68,10 @@ def test_a_run_presents_what_is_due_and_writes_a_valid_pain008(tenant, collectio
 
     xml = run.file.read()
     document = etree.fromstring(xml)
-    assert official_xsd().validate(document), official_xsd().error_log
-    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
+    schema = official_xsd(expected)
+    assert schema.validate(document), schema.error_log
+    ns = {"p": f"urn:iso:std:iso:20022:tech:xsd:{expected}"}
+    assert etree.QName(document).namespace == ns["p"]
     assert document.findtext(".//p:GrpHdr/p:NbOfTxs", namespaces=ns) == "3"
     assert document.findtext(".//p:GrpHdr/p:MsgId", namespaces=ns) == run.file_message_id
     end_to_end = {e.text for e in document.iterfind(".//p:EndToEndId", namespaces=ns)}
@@ -168,6 +175,21 @@ def test_paused_runs_refuse_to_start_and_stop_between_batches(tenant, collection
     collections.update_settings(runs_paused=False)
     with tenant_scope(tenant):
         assert runs.process_run(run=run).submitted_count == 1
+
+
+def test_the_creditor_bic_is_needed_for_02_files_only(tenant, collections):
+    collections.debt_in_plan()
+    collections.update_settings(creditor_bic="", pain008_version="pain.008.001.02")
+    response = client_for(tenant).post("/api/v1/collection-runs", {}, format="json")
+    assert response.status_code == 422
+    assert "creditor_bic is not set" in response.json()["error"]["message"]
+    collections.update_settings(pain008_version="pain.008.001.08")
+    run = run_for(tenant, LEAP_DAY)
+    assert run.state == CollectionRun.State.COMPLETED, run.error
+    document = etree.fromstring(run.file.read())
+    assert official_xsd().validate(document)
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"}
+    assert document.findtext(".//p:CdtrAgt//p:Othr/p:Id", namespaces=ns) == "NOTPROVIDED"
 
 
 def test_incomplete_creditor_details_refuse_the_run(tenant, collections):

@@ -4,9 +4,11 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from collection.schemes.calendars import Scheme
-from collection.schemes.pain002 import Pain002Error, TransactionStatus, parse_pain002
+from collection.schemes.pain002 import Pain002Error, TransactionStatus, parse_pain002, rejections
 from collection.schemes.return_codes import ReturnAction, rule_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -231,3 +233,150 @@ def test_doctype_and_entities_are_refused():
     with pytest.raises(Pain002Error) as excinfo:
         parse_pain002(data)
     assert "DOCTYPE" in excinfo.value.reason
+
+
+# --- Batch and group rejects spelled out over the original file's batches ---
+
+REAL = FIXTURES / "real"
+
+
+def test_real_report_batch_rejected_without_end_to_end_ids():
+    """Nordea: batch 02 is RJCT (DT01) and lists its transactions by amount only."""
+    report = parse_pain002((REAL / "pain002_001_03_nordea_batch_rejected.xml").read_bytes())
+    presented = {
+        "20140102-123456-01": ("TEST PMT", "OK-1", "OK-2"),
+        "20140102-123456-02": ("B2-1", "B2-2"),
+        "20140102-123456-03": ("B3-1", "B3-2"),
+        "20140102-123456-04": ("B4-1",),
+    }
+    rows = [
+        (t.original_end_to_end_id, t.reason_code, t.original_payment_info_id)
+        for t in rejections(report, presented)
+    ]
+    assert rows == [
+        ("TEST PMT", "NARR", "20140102-123456-01"),
+        ("B2-1", "DT01", "20140102-123456-02"),
+        ("B2-2", "DT01", "20140102-123456-02"),
+    ]
+
+
+def test_real_report_group_rejected_reason_at_batch_level():
+    report = parse_pain002((REAL / "pain002_001_03_nordea_group_rejected.xml").read_bytes())
+    assert report.whole_file_rejected and report.group_reason_code is None
+    found = rejections(report, {"20140108-123456-01": ("E-1",), "OTHER": ("E-2",)})
+    # The reported batch gives DT01; the group rejects the other batch too, with no reason
+    # anywhere (the import refuses such an entry as "a reject without a reason code").
+    assert [(t.original_end_to_end_id, t.reason_code) for t in found] == [
+        ("E-1", "DT01"),
+        ("E-2", None),
+    ]
+
+
+def test_real_report_group_rejected_reason_at_transaction_level():
+    data = (REAL / "pain002_001_03_nordea_group_rejected_tx_reason.xml").read_bytes()
+    report = parse_pain002(data)
+    found = rejections(report, {"1547478597597-G-1": ("1547478597597-G-1-P-1",)})
+    assert [(t.original_end_to_end_id, t.reason_code, t.amount) for t in found] == [
+        ("1547478597597-G-1-P-1", "AM01", 0)
+    ]
+
+
+def _status_doc(group_status, group_reason, batches):
+    def reason(code):
+        return f"<StsRsnInf><Rsn><Cd>{code}</Cd></Rsn></StsRsnInf>" if code else ""
+
+    body = (
+        "<GrpHdr><MsgId>M1</MsgId><CreDtTm>2027-03-31T07:00:00</CreDtTm></GrpHdr>"
+        f"<OrgnlGrpInfAndSts><OrgnlMsgId>O1</OrgnlMsgId><GrpSts>{group_status}</GrpSts>"
+        f"{reason(group_reason)}</OrgnlGrpInfAndSts>"
+    )
+    for pmt_id, status, code, txs in batches:
+        body += (
+            f"<OrgnlPmtInfAndSts><OrgnlPmtInfId>{pmt_id}</OrgnlPmtInfId>"
+            f"<PmtInfSts>{status}</PmtInfSts>{reason(code)}{''.join(txs)}</OrgnlPmtInfAndSts>"
+        )
+    return _doc(body)
+
+
+def test_batch_reject_without_transactions_covers_the_whole_batch():
+    report = parse_pain002(_status_doc("PART", None, [("P1", "RJCT", "AM04", [])]))
+    assert report.transactions == ()  # what the old import counted: "0 entries"
+    found = rejections(report, {"P1": ("A", "B"), "P2": ("C",)})
+    assert [(t.original_end_to_end_id, t.status, t.reason_code) for t in found] == [
+        ("A", "RJCT", "AM04"),
+        ("B", "RJCT", "AM04"),
+    ]
+    assert found[0].position.startswith("OrgnlPmtInfAndSts[1] (line")
+
+
+def test_accepted_and_partial_reports_reject_nothing_more_than_listed():
+    report = parse_pain002(_status_doc("ACCP", None, [("P1", "ACCP", None, [])]))
+    assert rejections(report, {"P1": ("A",)}) == ()
+    report = parse_pain002(_status_doc("PART", None, [("P1", "PART", None, [GOOD_TX])]))
+    assert [t.original_end_to_end_id for t in rejections(report, {"P1": ("E1", "E2")})] == ["E1"]
+
+
+def test_a_tx_without_own_reason_takes_the_batch_then_the_group_reason():
+    report = parse_pain002(
+        _status_doc("RJCT", "MS03", [("P1", "PART", "AM04", [GOOD_TX]), ("P2", "RJCT", None, [])])
+    )
+    found = {
+        t.original_end_to_end_id: t.reason_code
+        for t in rejections(report, {"P1": ("E1",), "P2": ("X",)})
+    }
+    assert found == {"E1": "AM04", "X": "MS03"}
+
+
+def test_contradictions_and_unknown_batches_raise():
+    accepted = "<TxInfAndSts><OrgnlEndToEndId>A</OrgnlEndToEndId><TxSts>ACCP</TxSts></TxInfAndSts>"
+    report = parse_pain002(_status_doc("PART", None, [("P1", "RJCT", "AM04", [accepted])]))
+    with pytest.raises(Pain002Error) as excinfo:
+        rejections(report, {"P1": ("A",)})
+    assert excinfo.value.position.startswith("OrgnlPmtInfAndSts[1]/TxInfAndSts[1]")
+    report = parse_pain002(_status_doc("PART", None, [("P9", "RJCT", "AM04", [])]))
+    with pytest.raises(Pain002Error) as excinfo:
+        rejections(report, {"P1": ("A",)})
+    assert "P9" in excinfo.value.reason
+
+
+def test_a_reject_without_end_to_end_id_outside_a_rejected_batch_is_an_error():
+    anonymous = "<TxInfAndSts><TxSts>RJCT</TxSts></TxInfAndSts>"
+    with pytest.raises(Pain002Error) as excinfo:
+        parse_pain002(_status_doc("PART", None, [("P1", "PART", None, [anonymous])]))
+    assert excinfo.value.reason == "missing OrgnlEndToEndId"
+
+
+# --- Property: a batch or group reject never leaves one of its collections out ---
+
+_ids = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=1, max_size=8)
+
+
+@st.composite
+def _file_and_report(draw):
+    batch_ids = draw(st.lists(_ids, min_size=1, max_size=4, unique=True))
+    counter = iter(range(10_000))
+    presented = {
+        b: tuple(f"{b}-E{next(counter)}" for _ in range(draw(st.integers(1, 4)))) for b in batch_ids
+    }
+    group = draw(st.sampled_from(["ACCP", "PART", "RJCT"]))
+    statuses = {
+        b: draw(st.sampled_from(["ACCP", "PART", "RJCT"])) for b in batch_ids if draw(st.booleans())
+    }
+    if group == "RJCT":
+        statuses = {b: "RJCT" for b in statuses}
+    return presented, group, statuses
+
+
+@given(_file_and_report())
+def test_every_collection_of_a_rejected_batch_or_file_is_rejected(case):
+    presented, group, statuses = case
+    # Batches not in ``statuses`` are not mentioned by the report at all.
+    batches = [(b, s, "AM04" if s == "RJCT" else None, []) for b, s in statuses.items()]
+    report = parse_pain002(_status_doc(group, "FF01" if group == "RJCT" else None, batches))
+    rejected = {t.original_end_to_end_id for t in rejections(report, presented)}
+    for batch_id, ids in presented.items():
+        status = group if group == "RJCT" else statuses.get(batch_id)
+        if status == "RJCT":
+            assert set(ids) <= rejected  # nothing of a rejected batch is left to settle
+        else:
+            assert not set(ids) & rejected  # nothing accepted is rejected by mistake

@@ -1,22 +1,44 @@
-"""pain.008.001.02 generation, checked against the XSD that ships with sepaxml."""
+"""pain.008 generation (.08 by default, .02 on request), checked against the XSDs that
+ship with sepaxml."""
 
 import dataclasses
 import datetime as dt
+from importlib import resources
 
 import pytest
 from lxml import etree
 
 from collection.schemes.pain008 import (
+    DEFAULT_PAIN008_VERSION,
     CreditorConfig,
     DebitCollection,
     Pain008Error,
+    Pain008Version,
     SequenceType,
     build_pain008,
+    presented_batches,
     validate_pain008,
 )
 
 D = dt.date
-NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"}
+VERSIONS = [Pain008Version.V08, Pain008Version.V02]
+
+
+def _ns(version):
+    return {"p": f"urn:iso:std:iso:20022:tech:xsd:{version}"}
+
+
+def _bic_tag(version):
+    # ISO 20022 2019 renamed the agent's BIC element.
+    return "BIC" if version is Pain008Version.V02 else "BICFI"
+
+
+def _xsd(version):
+    """The official XSD, loaded here independently of the module under test."""
+    xsd = resources.files("sepaxml") / "schemas" / f"{version}.xsd"
+    return etree.XMLSchema(etree.fromstring(xsd.read_bytes()))
+
 
 CREDITOR = CreditorConfig(
     name="Gemeente Voorbeeld",
@@ -53,11 +75,25 @@ def _parse(xml):
     return etree.fromstring(xml)
 
 
-def test_builds_a_valid_batched_file():
-    xml = build_pain008(CREDITOR, COLLECTIONS)
+def test_the_default_is_pain_008_001_08():
+    assert DEFAULT_PAIN008_VERSION is Pain008Version.V08
+    doc = _parse(build_pain008(CREDITOR, COLLECTIONS))
+    assert etree.QName(doc).namespace == "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"
+    assert _xsd(Pain008Version.V08).validate(doc)
+    assert not _xsd(Pain008Version.V02).validate(doc)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_builds_a_valid_batched_file(version):
+    NS = _ns(version)
+    xml = build_pain008(dataclasses.replace(CREDITOR, version=version), COLLECTIONS)
     assert isinstance(xml, bytes)
     validate_pain008(xml)  # already done inside build, but this is the contract
+    validate_pain008(xml, version)
+    schema = _xsd(version)
+    assert schema.validate(_parse(xml)), schema.error_log
     doc = _parse(xml)
+    assert etree.QName(doc).namespace == NS["p"]
     assert doc.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) == "3"
     # 125.50 + 0.01 + 2500.00, written from integer cents, never floats.
     assert doc.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:CtrlSum", namespaces=NS) == "2625.51"
@@ -74,8 +110,11 @@ def test_builds_a_valid_batched_file():
     assert doc.xpath("//p:PmtTpInf/p:LclInstrm/p:Cd/text()", namespaces=NS) == ["CORE", "CORE"]
 
 
-def test_transaction_details():
-    doc = _parse(build_pain008(CREDITOR, COLLECTIONS))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_transaction_details(version):
+    NS = _ns(version)
+    bic = _bic_tag(version)
+    doc = _parse(build_pain008(dataclasses.replace(CREDITOR, version=version), COLLECTIONS))
     txs = {
         tx.findtext("p:PmtId/p:EndToEndId", namespaces=NS): tx
         for tx in doc.iterfind(".//p:DrctDbtTxInf", namespaces=NS)
@@ -86,8 +125,11 @@ def test_transaction_details():
     assert first.find("p:InstdAmt", namespaces=NS).get("Ccy") == "EUR"
     assert first.findtext("p:DrctDbtTx/p:MndtRltdInf/p:MndtId", namespaces=NS) == "MANDATE-1"
     assert first.findtext("p:DrctDbtTx/p:MndtRltdInf/p:DtOfSgntr", namespaces=NS) == "2026-01-05"
-    assert first.findtext("p:Dbtr/p:Nm", namespaces=NS) == "John Doe"  # transliterated
-    assert first.findtext("p:DbtrAgt/p:FinInstnId/p:BIC", namespaces=NS) == "COBADEFFXXX"
+    # EPC basic Latin, German umlaut convention (collection/schemes/charset.py).
+    assert first.findtext("p:Dbtr/p:Nm", namespaces=NS) == "Joehn Doe"
+    assert first.findtext(f"p:DbtrAgt/p:FinInstnId/p:{bic}", namespaces=NS) == "COBADEFFXXX"
+    creditor_agent = doc.find(".//p:PmtInf/p:CdtrAgt/p:FinInstnId", namespaces=NS)
+    assert creditor_agent.findtext(f"p:{bic}", namespaces=NS) == "ABNANL2A"
     second = txs["E2E-2027-0002"]
     assert second.findtext("p:InstdAmt", namespaces=NS) == "0.01"
     assert second.findtext("p:DbtrAcct/p:Id/p:IBAN", namespaces=NS) == "NL91ABNA0417164300"
@@ -113,8 +155,9 @@ def test_unbatched_file_has_one_payment_info_per_collection():
         (b"<ChrgBr>SLEV</ChrgBr>", b"<ChrgBr>SLEV</ChrgBr><Unexpected/>"),
     ],
 )
-def test_broken_files_do_not_validate(old, new):
-    xml = build_pain008(CREDITOR, COLLECTIONS)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_broken_files_do_not_validate(old, new, version):
+    xml = build_pain008(dataclasses.replace(CREDITOR, version=version), COLLECTIONS)
     assert old in xml
     broken = xml.replace(old, new, 1)
     with pytest.raises(Pain008Error) as excinfo:
@@ -128,9 +171,29 @@ def test_malformed_xml_does_not_validate():
 
 
 def test_wrong_namespace_does_not_validate():
-    xml = build_pain008(CREDITOR, COLLECTIONS).replace(b"pain.008.001.02", b"pain.008.001.08")
+    # A .02 file relabelled .08 (BIC where .08 wants BICFI) fails the .08 XSD.
+    old = build_pain008(dataclasses.replace(CREDITOR, version="pain.008.001.02"), COLLECTIONS)
     with pytest.raises(Pain008Error):
-        validate_pain008(xml)
+        validate_pain008(old.replace(b"pain.008.001.02", b"pain.008.001.08"))
+    # A file checked against a version it does not declare fails too.
+    with pytest.raises(Pain008Error):
+        validate_pain008(old, Pain008Version.V08)
+    with pytest.raises(Pain008Error, match="namespace"):
+        validate_pain008(old.replace(b"pain.008.001.02", b"pain.008.001.99"))
+
+
+def test_iban_only_creditor_is_allowed_in_08_and_refused_in_02():
+    iban_only = dataclasses.replace(CREDITOR, bic=None)
+    doc = _parse(build_pain008(iban_only, COLLECTIONS))
+    agent = doc.find(".//p:PmtInf/p:CdtrAgt/p:FinInstnId", namespaces=NS)
+    assert agent.findtext("p:Othr/p:Id", namespaces=NS) == "NOTPROVIDED"
+    assert _xsd(Pain008Version.V08).validate(doc)
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(dataclasses.replace(iban_only, version="pain.008.001.02"), COLLECTIONS)
+    assert excinfo.value.item == "creditor.bic"
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(dataclasses.replace(CREDITOR, version="pain.008.001.05"), COLLECTIONS)
+    assert excinfo.value.item == "creditor.version"
 
 
 @pytest.mark.parametrize(
@@ -191,3 +254,54 @@ def test_empty_file_is_refused():
     with pytest.raises(Pain008Error) as excinfo:
         build_pain008(CREDITOR, [])
     assert excinfo.value.item == "collections"
+
+
+def test_names_and_remittance_are_written_in_the_epc_character_set():
+    creditor = dataclasses.replace(CREDITOR, name="Stadt Köln & Umland")
+    collection = _collection(
+        1,
+        debtor_name="  Zoë   O\u2019Brien-Müller  " + "x" * 100,
+        remittance_info="Gebühr 2027 \u2013 Straße №5 & more",
+    )
+    doc = _parse(build_pain008(creditor, [collection]))
+    debtor = doc.findtext(".//p:Dbtr/p:Nm", namespaces=NS)
+    assert debtor.startswith("Zoe O'Brien-Mueller x")
+    assert len(debtor) == 70
+    assert doc.findtext(".//p:RmtInf/p:Ustrd", namespaces=NS) == (
+        "Gebuehr 2027 - Strasse No5 + more"
+    )
+    assert doc.findtext(".//p:Cdtr/p:Nm", namespaces=NS) == "Stadt Koeln + Umland"
+    assert doc.findtext(".//p:InitgPty/p:Nm", namespaces=NS) == "Stadt Koeln + Umland"
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
+    for path in (".//p:Nm", ".//p:Ustrd"):
+        for element in doc.iterfind(path, namespaces=NS):
+            assert set(element.text) <= allowed, element.text
+
+
+def test_a_name_with_nothing_convertible_is_refused():
+    with pytest.raises(Pain008Error) as excinfo:
+        build_pain008(CREDITOR, [_collection(1, debtor_name="😀😀")])
+    assert excinfo.value.item.endswith("debtor_name")
+    assert "EPC character set" in excinfo.value.reason
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_presented_batches_reads_back_each_batch_and_its_end_to_end_ids(version):
+    xml = build_pain008(dataclasses.replace(CREDITOR, version=version), COLLECTIONS)
+    batches = presented_batches(xml)
+    doc = _parse(xml)
+    ns = _ns(version)
+    expected = {
+        b.findtext("p:PmtInfId", namespaces=ns): tuple(
+            b.xpath("p:DrctDbtTxInf/p:PmtId/p:EndToEndId/text()", namespaces=ns)
+        )
+        for b in doc.iterfind(".//p:PmtInf", namespaces=ns)
+    }
+    assert batches == expected
+    assert sorted(e for ids in batches.values() for e in ids) == [
+        "E2E-2027-0001",
+        "E2E-2027-0002",
+        "E2E-2027-0003",
+    ]
+    with pytest.raises(Pain008Error, match="not well-formed"):
+        presented_batches(b"<Document>")
