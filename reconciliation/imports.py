@@ -117,11 +117,11 @@ def _import(
     warnings: list[str] = []
     current: Statement | None = None
     try:
-        for statement in _chain(first, statements):
+        for number, statement in enumerate(_chain(first, statements), start=1):
             current = statement
             header = _create_header(tenant, statement_import, statement)
             header.line_count, movement = _import_entries(tenant, header, statement)
-            _check_balances(statement, header, movement, warnings)
+            _check_balances(statement, number, header, movement, warnings)
             header.save(update_fields=["line_count", "opening_balance"])
             statement_count += 1
             line_count += header.line_count
@@ -280,7 +280,11 @@ def _details(tenant: Tenant, line_id: str, entry: StatementEntry) -> Iterator[di
 
 
 def _check_balances(
-    statement: Statement, header: BankStatement, movement: _Movement, warnings: list[str]
+    statement: Statement,
+    number: int,
+    header: BankStatement,
+    movement: _Movement,
+    warnings: list[str],
 ) -> None:
     """Opening balance plus the booked entries must give the closing balance: a file
     that does not add up is missing entries (or has extra ones) and proves nothing.
@@ -289,7 +293,9 @@ def _check_balances(
     without an opening balance (nothing to check against; the opening balance is derived),
     and booked entries dated after the closing balance that the bank left out of it.
     """
-    name = f"Statement {statement.statement_id!r}"
+    # The number in the file as well as the bank's id: German banks give every day's
+    # statement the same id (STARTUMSE).
+    name = f"Statement {number} ({statement.statement_id!r})"
     if movement.not_booked_count:
         warnings.append(
             f"{name}: {movement.not_booked_count} entries not yet booked (pending or "
