@@ -234,15 +234,17 @@ class _Reader:
         closing_amount, closing_currency, closing_date = _balance(
             closing[1], f"balance {closing[0]} (closing) of {name}"
         )
-        currency = _text(flat, "Acct/Ccy") or closing_currency
+        account_currency = _text(flat, "Acct/Ccy")
+        currency = account_currency or closing_currency
         found = [("closing", closing_currency)]
         if opening is not None:
             found.insert(0, ("opening", opening_currency))
         for label, balance_currency in found:
             if balance_currency != currency:
+                against = "account currency" if account_currency else "closing balance currency"
                 raise StatementError(
                     f"{label} balance currency {balance_currency} of {name} does not match "
-                    f"account currency {currency}"
+                    f"{against} {currency}"
                 )
         return Statement(
             format=self.format,
