@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from reconciliation import references
 from reconciliation.models import BankStatement, StatementImport, StatementLine
@@ -20,6 +21,7 @@ from reconciliation.statements import (
     parse_statement,
     real_reference,
 )
+from tenants import services as tenants
 from tenants.scope import tenant_scope
 from tests.reconciliation.camt import Entry, camt053
 from tests.reconciliation.conftest import upload
@@ -355,3 +357,25 @@ def test_a_bad_entry_is_named_by_position_and_statement(finance_api, tenant):
     assert response.status_code == 400 and error["position"] == 2
     assert error["message"].startswith("Entry 2: entry has no CdtDbtInd (in statement 'STMT-Y')")
     assert stored(tenant) == (0, 0, 0)
+
+
+def test_the_admin_shows_the_warnings_of_an_upload(client, tenant):
+    user = tenants.create_staff_user(
+        username="fin", email="fin@example.org", password="pw-1234567890"
+    )
+    tenants.grant_role(tenant=tenant, user=user, role="finance")
+    client.force_login(user)
+    wise = (REAL / "camt_parser" / "wise-v10.xml").read_bytes()  # no opening balance
+
+    uploaded = client.post(
+        "/admin/reconciliation/statementimport/upload/",
+        {"tenant": tenant.pk, "file": SimpleUploadedFile("wise.xml", wise)},
+        follow=True,
+    )
+
+    shown = [str(message) for message in uploaded.context["messages"]]
+    assert any("has no opening balance" in message for message in shown), shown
+    listing = client.get("/admin/reconciliation/statementimport/")
+    assert listing.status_code == 200
+    assert b"column-warning_count" in listing.content
+    assert b'<td class="field-warning_count">1</td>' in listing.content
