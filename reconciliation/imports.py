@@ -151,8 +151,11 @@ def _create_header(
     """The statement's header, unless the same statement came in an earlier file (409).
 
     "The same" is the account, the bank's statement id and sequence number, the day and
-    the balances: German banks write the same :20: (STARTUMSE) and :28C: every day, so
-    the id alone would refuse every day after the first.
+    the opening balance: German banks write the same :20: (STARTUMSE) and :28C: every
+    day, so the id alone would refuse every day after the first; a second statement of
+    the same day starts where the first ended. The closing balance is left out on
+    purpose: a corrected re-issue has other entries and another closing balance, and
+    must still be a 409, not a second copy of the day.
     """
     identity = {
         "account": statement.account[:255],
@@ -160,7 +163,6 @@ def _create_header(
         "statement_id": statement.statement_id[:255],
         "sequence_number": (statement.sequence_number or "")[:64],
         "closing_date": statement.closing_date,
-        "closing_balance": statement.closing_balance,
     }
     if statement.opening_balance is not None:
         identity["opening_balance"] = statement.opening_balance
@@ -181,6 +183,7 @@ def _create_header(
         statement_import=statement_import,
         channel=Channel.BANK,
         opening_date=statement.opening_date,
+        closing_balance=statement.closing_balance,
         **(
             identity
             | {"opening_balance": statement.closing_balance if opening is None else opening}

@@ -153,8 +153,10 @@ class BankStatement(TenantOwnedModel):
         constraints = [
             # The same statement from a second, different file is refused (409): which
             # copy is right is for a person to decide, not the importer. The day and the
-            # balances are part of what makes it the same: German banks write the same
-            # :20: (STARTUMSE) and :28C: on every day's statement.
+            # opening balance are part of what makes it the same: German banks write the
+            # same :20: (STARTUMSE) and :28C: on every day's statement, and a second
+            # statement of one day starts where the first ended. A corrected re-issue
+            # (same day, same opening, other entries) is still the same statement.
             models.UniqueConstraint(
                 fields=[
                     "tenant",
@@ -164,7 +166,6 @@ class BankStatement(TenantOwnedModel):
                     "sequence_number",
                     "closing_date",
                     "opening_balance",
-                    "closing_balance",
                 ],
                 name="bank_statement_once",
             )

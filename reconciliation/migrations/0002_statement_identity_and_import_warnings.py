@@ -22,6 +22,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='bankstatement',
-            constraint=models.UniqueConstraint(fields=('tenant', 'account', 'currency', 'statement_id', 'sequence_number', 'closing_date', 'opening_balance', 'closing_balance'), name='bank_statement_once'),
+            constraint=models.UniqueConstraint(fields=('tenant', 'account', 'currency', 'statement_id', 'sequence_number', 'closing_date', 'opening_balance'), name='bank_statement_once'),
         ),
     ]

@@ -100,6 +100,29 @@ def test_a_true_reimport_stays_idempotent(finance_api, tenant):
     assert stored(tenant) == (1, 1, 1)
 
 
+def test_a_corrected_reissue_of_a_day_is_still_the_same_statement(finance_api, tenant):
+    monday = sparkasse_day("240304", "100,00", "10,00", "110,00")
+    corrected = sparkasse_day("240304", "100,00", "12,00", "112,00")  # other entry, balance
+    assert upload(finance_api, monday, "mon.sta").status_code == 201
+
+    response = upload(finance_api, corrected, "mon-corrected.sta")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "statement_already_imported"
+    assert stored(tenant) == (1, 1, 1)
+
+
+def test_a_second_statement_of_the_same_day_starts_where_the_first_ended(finance_api, tenant):
+    morning = sparkasse_day("240304", "100,00", "10,00", "110,00")
+    afternoon = sparkasse_day("240304", "110,00", "5,00", "115,00")
+    assert upload(finance_api, morning, "am.sta").status_code == 201
+
+    response = upload(finance_api, afternoon, "pm.sta")
+
+    assert response.status_code == 201, response.json()
+    assert stored(tenant) == (2, 2, 2)
+
+
 # --- several statements, SWIFT wrappers, control characters ---------------------------
 
 
