@@ -116,11 +116,26 @@ class BankStatementInline(ReadOnlyInline):
 @admin.register(StatementImport)
 class StatementImportAdmin(ReadOnlyTenantScopedAdmin):
     view_roles = READ_ROLES
-    list_display = ["id", "tenant", "source", "format", "file_name", "line_count", "created_at"]
+    list_display = [
+        "id",
+        "tenant",
+        "source",
+        "format",
+        "file_name",
+        "line_count",
+        "warning_count",
+        "created_at",
+    ]
     list_filter = ["source", "format", "tenant"]
     search_fields = ["id", "file_name", "content_sha256"]
     inlines = [BankStatementInline]
     change_list_template = "admin/reconciliation/statementimport/change_list.html"
+
+    @admin.display(description="warnings")
+    def warning_count(self, obj: StatementImport) -> int:
+        # What was imported unchecked (no opening balance, entries outside the closing
+        # balance): the operator should look at these imports.
+        return len(obj.warnings or [])
 
     def get_urls(self):
         upload = path(
@@ -153,6 +168,8 @@ class StatementImportAdmin(ReadOnlyTenantScopedAdmin):
                 if result.created:
                     self.log_addition(request, imported, f"Uploaded {imported.file_name}")
                     messages.success(request, f"Imported {imported.line_count} lines.")
+                    for warning in imported.warnings:
+                        messages.warning(request, warning)
                 else:
                     messages.info(request, "This exact file was imported before: nothing changed.")
                 return redirect("admin:reconciliation_statementimport_change", quote(imported.pk))

@@ -114,16 +114,28 @@ def _import(
         imported_by=imported_by[:200],
     )
     statement_count = line_count = 0
-    for statement in _chain(first, statements):
-        header = _create_header(tenant, statement_import, statement)
-        header.line_count, booked_movement = _import_entries(tenant, header, statement)
-        _check_balances(statement, booked_movement)
-        header.save(update_fields=["line_count"])
-        statement_count += 1
-        line_count += header.line_count
+    warnings: list[str] = []
+    current: Statement | None = None
+    try:
+        for number, statement in enumerate(_chain(first, statements), start=1):
+            current = statement
+            header = _create_header(tenant, statement_import, statement)
+            header.line_count, movement = _import_entries(tenant, header, statement)
+            _check_balances(statement, number, header, movement, warnings)
+            header.save(update_fields=["line_count", "opening_balance"])
+            statement_count += 1
+            line_count += header.line_count
+    except StatementError as error:
+        # The parser knows the entry; the importer knows which statement it was reading.
+        if current is not None and error.position is not None:
+            raise StatementError(
+                f"{error.reason} (in statement {current.statement_id!r})", error.position
+            ) from None
+        raise
     statement_import.statement_count = statement_count
     statement_import.line_count = line_count
-    statement_import.save(update_fields=["statement_count", "line_count"])
+    statement_import.warnings = warnings
+    statement_import.save(update_fields=["statement_count", "line_count", "warnings"])
     bulk.refresh_statistics(StatementLine, StatementLineDetail, rows_written=line_count)
     return statement_import
 
@@ -136,50 +148,84 @@ def _chain(first: Statement, rest: Iterator[Statement]) -> Iterator[Statement]:
 def _create_header(
     tenant: Tenant, statement_import: StatementImport, statement: Statement
 ) -> BankStatement:
+    """The statement's header, unless the same statement came in an earlier file (409).
+
+    "The same" is the account, the bank's statement id and sequence number, the day and
+    the opening balance: German banks write the same :20: (STARTUMSE) and :28C: every
+    day, so the id alone would refuse every day after the first; a second statement of
+    the same day starts where the first ended. The closing balance is left out on
+    purpose: a corrected re-issue has other entries and another closing balance, and
+    must still be a 409, not a second copy of the day.
+    """
     identity = {
         "account": statement.account[:255],
         "currency": statement.currency,
         "statement_id": statement.statement_id[:255],
         "sequence_number": (statement.sequence_number or "")[:64],
+        "closing_date": statement.closing_date,
     }
+    if statement.opening_balance is not None:
+        identity["opening_balance"] = statement.opening_balance
     earlier = BankStatement.objects.filter(**identity).first()
     if earlier is not None:
         raise Conflict(
-            f"Statement {statement.statement_id!r} of account {statement.account} "
+            f"Statement {statement.statement_id!r} of {statement.closing_date or 'no date'} "
             f"(sequence {statement.sequence_number or 'none'}) was already imported from "
             f"another file in import {earlier.statement_import_id}; nothing was imported",
             code="statement_already_imported",
             field="file",
         )
+    # Without an opening balance in the file, the closing balance stands in until the
+    # entries are read; _check_balances then derives the real one.
+    opening = statement.opening_balance
     return BankStatement.objects.create(
         tenant=tenant,
         statement_import=statement_import,
         channel=Channel.BANK,
-        opening_balance=statement.opening_balance,
-        closing_balance=statement.closing_balance,
         opening_date=statement.opening_date,
-        closing_date=statement.closing_date,
-        **identity,
+        closing_balance=statement.closing_balance,
+        **(
+            identity
+            | {"opening_balance": statement.closing_balance if opening is None else opening}
+        ),
     )
 
 
-def _import_entries(tenant: Tenant, header: BankStatement, statement: Statement) -> tuple[int, int]:
-    """Insert the entries in batches; return their count and booked movement."""
+@dataclass
+class _Movement:
+    """What a statement's entries add up to, split by whether the closing balance has them."""
+
+    booked: int = 0  # booked entries (BOOK, or no status as in MT940)
+    after_close: int = 0  # of those, booked after the closing balance's date
+    after_close_count: int = 0
+    not_booked_count: int = 0  # PDNG, INFO…: not money yet, never in a balance
+
+
+def _import_entries(
+    tenant: Tenant, header: BankStatement, statement: Statement
+) -> tuple[int, _Movement]:
+    """Insert the entries in batches; return their count and what they add up to."""
     lines: list[dict] = []
     details: list[dict] = []
-    count = booked_movement = 0
+    count = 0
+    movement = _Movement()
     now = timezone.now()
     for entry in statement.entries:
         line = _line(tenant, header, entry, now)
         lines.append(line)
         details.extend(_details(tenant, line["id"], entry))
         if entry.status in _BOOKED:
-            booked_movement += entry.signed_amount
+            movement.booked += entry.signed_amount
+            if statement.closing_date and entry.booking_date > statement.closing_date:
+                movement.after_close += entry.signed_amount
+                movement.after_close_count += 1
+        else:
+            movement.not_booked_count += 1
         count += 1
         if len(lines) >= BATCH_SIZE:
             _flush(lines, details)
     _flush(lines, details)
-    return count, booked_movement
+    return count, movement
 
 
 def _flush(lines: list[dict], details: list[dict]) -> None:
@@ -236,17 +282,54 @@ def _details(tenant: Tenant, line_id: str, entry: StatementEntry) -> Iterator[di
         }
 
 
-def _check_balances(statement: Statement, booked_movement: int) -> None:
+def _check_balances(
+    statement: Statement,
+    number: int,
+    header: BankStatement,
+    movement: _Movement,
+    warnings: list[str],
+) -> None:
     """Opening balance plus the booked entries must give the closing balance: a file
-    that does not add up is missing entries (or has extra ones) and proves nothing."""
-    computed = statement.opening_balance + booked_movement
-    if computed != statement.closing_balance:
-        raise StatementRejected(
-            f"Statement {statement.statement_id!r} does not add up: opening balance "
-            f"{statement.opening_balance} plus its entries gives {computed}, but the closing "
-            f"balance is {statement.closing_balance} (minor units of {statement.currency})",
-            code="balance_mismatch",
+    that does not add up is missing entries (or has extra ones) and proves nothing.
+
+    What ISO 20022 allows and banks do is accepted with a warning instead: a statement
+    without an opening balance (nothing to check against; the opening balance is derived),
+    and booked entries dated after the closing balance that the bank left out of it.
+    """
+    # The number in the file as well as the bank's id: German banks give every day's
+    # statement the same id (STARTUMSE).
+    name = f"Statement {number} ({statement.statement_id!r})"
+    if movement.not_booked_count:
+        warnings.append(
+            f"{name}: {movement.not_booked_count} entries not yet booked (pending or "
+            "information only) are not in the closing balance and were not counted"
         )
+    if statement.opening_balance is None:
+        header.opening_balance = statement.closing_balance - movement.booked
+        warnings.append(
+            f"{name} has no opening balance: its entries could not be checked against the "
+            "balances; the opening balance shown is the closing balance less the booked "
+            "entries"
+        )
+        return
+    computed = statement.opening_balance + movement.booked
+    if computed == statement.closing_balance:
+        return
+    if movement.after_close_count and computed - movement.after_close == (
+        statement.closing_balance
+    ):
+        warnings.append(
+            f"{name}: {movement.after_close_count} booked entries dated after the closing "
+            f"balance of {statement.closing_date} are not in that balance; the balances "
+            "were checked without them"
+        )
+        return
+    raise StatementRejected(
+        f"{name} does not add up: opening balance "
+        f"{statement.opening_balance} plus its entries gives {computed}, but the closing "
+        f"balance is {statement.closing_balance} (minor units of {statement.currency})",
+        code="balance_mismatch",
+    )
 
 
 def _cut(value: str | None, length: int = 255) -> str:

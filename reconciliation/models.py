@@ -101,6 +101,12 @@ class StatementImport(TenantOwnedModel):
     statement_count = models.PositiveIntegerField(default=0)
     line_count = models.PositiveIntegerField(default=0)
     imported_by = models.CharField(max_length=200, help_text="api_key:…, admin:…, stripe")
+    warnings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the file left unchecked though it was imported: a statement "
+        "without an opening balance, entries the bank left out of the closing balance",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -146,9 +152,21 @@ class BankStatement(TenantOwnedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             # The same statement from a second, different file is refused (409): which
-            # copy is right is for a person to decide, not the importer.
+            # copy is right is for a person to decide, not the importer. The day and the
+            # opening balance are part of what makes it the same: German banks write the
+            # same :20: (STARTUMSE) and :28C: on every day's statement, and a second
+            # statement of one day starts where the first ended. A corrected re-issue
+            # (same day, same opening, other entries) is still the same statement.
             models.UniqueConstraint(
-                fields=["tenant", "account", "currency", "statement_id", "sequence_number"],
+                fields=[
+                    "tenant",
+                    "account",
+                    "currency",
+                    "statement_id",
+                    "sequence_number",
+                    "closing_date",
+                    "opening_balance",
+                ],
                 name="bank_statement_once",
             )
         ]

@@ -13,7 +13,8 @@ Tokens are grouped by how much they prove, strongest first, and stored on the li
   as ``PF-998877``): weakest, used only when nothing stronger matched.
 
 The bank's own entry reference (``AcctSvcrRef``) is never a token: it names the
-booking, not the payment.
+booking, not the payment. Nor is a placeholder (``NONREF``, ``NOTPROVIDED``, a bare
+SEPA label such as ``EREF+``): every bank writes them, so they would pair anything.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from reconciliation.statements import StatementEntry
+from reconciliation.statements import StatementEntry, real_reference
 
 HUB = "hub"
 PROVIDER = "provider"
@@ -75,7 +76,7 @@ def entry_tokens(entry: StatementEntry) -> list[list[str]]:
     return _classified(
         hub=[token for value in everything for token in hub_ids(value)],
         provider=[token for value in everything for token in stripe_ids(value)],
-        structured=[value.strip() for value in structured if value and value.strip()],
+        structured=[ref for ref in map(real_reference, structured) if ref],
         text=[token for value in texts for token in text_tokens(value)],
     )
 
@@ -84,7 +85,7 @@ def detail_tokens(detail) -> list[str]:
     """The tokens of one underlying transaction, for matching a batch item by item."""
     values = [detail.end_to_end_id, detail.creditor_reference, detail.instruction_id]
     tokens = [token for value in [*values, detail.remittance_text] for token in hub_ids(value)]
-    tokens += [value.strip() for value in values if value and value.strip()]
+    tokens += [ref for ref in map(real_reference, values) if ref]
     return list(dict.fromkeys(tokens))
 
 

@@ -36,6 +36,12 @@ class BankStatementSerializer(serializers.ModelSerializer):
 class StatementImportSerializer(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     statements = BankStatementSerializer(many=True, read_only=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What was imported but could not be checked (no opening balance in the "
+        "file, entries the bank left out of the closing balance); empty when all was checked",
+    )
 
     class Meta:
         model = StatementImport
@@ -48,6 +54,7 @@ class StatementImportSerializer(serializers.ModelSerializer):
             "size_bytes",
             "statement_count",
             "line_count",
+            "warnings",
             "statements",
             "created_at",
         ]

@@ -84,9 +84,12 @@ class StatementImportViewSet(HubReadCreateViewSet):
         description=(
             "The format is detected from the content. The file is imported whole or not "
             "at all: one bad entry refuses it (400, field 'file', with the entry's "
-            "position). The same bytes uploaded again answer 200 with the first import and "
-            "change nothing; the same statement (account, statement id, sequence) in a "
-            "different file is a 409."
+            "position); the message names the entry, balance or statement. The same bytes "
+            "uploaded again answer 200 with the first import and change nothing; the same "
+            "statement (account, statement id, sequence, closing date, opening balance) in "
+            "a different file is a 409. What ISO 20022 allows but leaves unchecked (no "
+            "opening balance, entries after the closing date or not yet booked) is "
+            "imported and listed in 'warnings'."
         ),
         request={"multipart/form-data": StatementUploadSerializer},
         responses={201: StatementImportSerializer, 200: StatementImportSerializer},

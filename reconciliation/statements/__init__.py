@@ -29,6 +29,7 @@ from .model import (
     StatementEntry,
     TransactionDetail,
     currency_exponent,
+    real_reference,
     to_minor_units,
 )
 from .mt940 import iter_mt940, parse_mt940
@@ -48,5 +49,6 @@ __all__ = [
     "parse_camt053",
     "parse_mt940",
     "parse_statement",
+    "real_reference",
     "to_minor_units",
 ]

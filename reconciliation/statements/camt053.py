@@ -27,6 +27,7 @@ from .model import (
     Statement,
     StatementEntry,
     TransactionDetail,
+    real_reference,
     single_statement,
     split_statements,
     to_minor_units,
@@ -41,8 +42,6 @@ SUPPORTED_VERSIONS = range(2, 11)
 _DIRECTIONS = {"CRDT": CREDIT, "DBIT": DEBIT}
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2})?")
-# The SEPA rulebook's filler for "the originator gave no end-to-end id".
-_NOT_PROVIDED = "NOTPROVIDED"
 
 
 def parse_camt053(source: Source) -> Statement:
@@ -121,15 +120,17 @@ def _walk(source: Source) -> Iterator[Statement | StatementEntry]:
         position = 0
         open_entry: int | None = None  # position of a Ntry whose end tag is still to come
         statement = None
+        statements = 0  # Stmt elements seen, to name one that has no usable Id
         header_sent = False
         try:
             for event, element in events:
                 if element.tag == reader.stmt:
                     if event == "start":
                         statement, header_sent = element, False
+                        statements += 1
                         continue
                     if not header_sent:  # a statement without entries
-                        yield reader.header(element)
+                        yield reader.header(element, statements)
                     _discard(element)
                     statement = None
                 elif event == "start":
@@ -137,7 +138,7 @@ def _walk(source: Source) -> Iterator[Statement | StatementEntry]:
                         raise StatementError("Ntry outside a Stmt", position + 1)
                     if not header_sent:
                         # The header elements precede the first Ntry and are complete now.
-                        yield reader.header(statement)
+                        yield reader.header(statement, statements)
                         header_sent = True
                     position += 1
                     open_entry = position
@@ -150,7 +151,9 @@ def _walk(source: Source) -> Iterator[Statement | StatementEntry]:
                     _discard(element)
                     yield entry
         except etree.XMLSyntaxError as error:
-            raise StatementError(f"malformed XML: {error.msg}", open_entry) from None
+            raise StatementError(
+                f"malformed XML at line {error.lineno}: {error.msg}", open_entry
+            ) from None
 
 
 def _discard(element: Element) -> None:
@@ -201,33 +204,47 @@ class _Reader:
 
     # --- statement header ---
 
-    def header(self, stmt: Element) -> Statement:
+    def header(self, stmt: Element, number: int) -> Statement:
         # Entries already parsed ahead of this point are not part of the header.
         flat = self.flatten(stmt, frozenset(("Ntry", "Bal", "TxsSummry")))
         statement_id = _text(flat, "Id")
         if statement_id is None:
-            raise StatementError("statement has no Id")
+            raise StatementError(f"statement {number} has no Id")
+        name = f"statement {statement_id!r}"
         account = _text(flat, "Acct/Id/IBAN", "Acct/Id/Othr/Id")
         if account is None:
-            raise StatementError(f"statement {statement_id!r} has no account Id")
-        balances: dict[str, Flat] = {}
-        for balance in stmt.iterchildren(self.tag("Bal")):
+            raise StatementError(f"{name} has no account Id")
+        balances: dict[str, tuple[int, Flat]] = {}
+        for index, balance in enumerate(stmt.iterchildren(self.tag("Bal")), start=1):
             fields = self.flatten(balance)
             code = _text(fields, "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry")
-            balances.setdefault(code or "", fields)
+            balances.setdefault(code or "", (index, fields))
+        # ISO 20022 makes every balance optional; a statement without an opening balance
+        # is still a statement (the importer derives it and warns). Without a closing
+        # balance nothing about the entries can be checked.
         opening = balances.get("OPBD", balances.get("PRCD"))
         closing = balances.get("CLBD")
-        if opening is None:
-            raise StatementError(f"statement {statement_id!r} has no OPBD/PRCD opening balance")
         if closing is None:
-            raise StatementError(f"statement {statement_id!r} has no CLBD closing balance")
-        opening_amount, opening_currency, opening_date = _balance(opening, "opening")
-        closing_amount, closing_currency, closing_date = _balance(closing, "closing")
-        currency = _text(flat, "Acct/Ccy") or opening_currency
-        for label, found in (("opening", opening_currency), ("closing", closing_currency)):
-            if found != currency:
+            raise StatementError(f"{name} has no CLBD closing balance")
+        opening_amount = opening_date = None
+        if opening is not None:
+            opening_amount, opening_currency, opening_date = _balance(
+                opening[1], f"balance {opening[0]} (opening) of {name}"
+            )
+        closing_amount, closing_currency, closing_date = _balance(
+            closing[1], f"balance {closing[0]} (closing) of {name}"
+        )
+        account_currency = _text(flat, "Acct/Ccy")
+        currency = account_currency or closing_currency
+        found = [("closing", closing_currency)]
+        if opening is not None:
+            found.insert(0, ("opening", opening_currency))
+        for label, balance_currency in found:
+            if balance_currency != currency:
+                against = "account currency" if account_currency else "closing balance currency"
                 raise StatementError(
-                    f"{label} balance currency {found} does not match account currency {currency}"
+                    f"{label} balance currency {balance_currency} of {name} does not match "
+                    f"{against} {currency}"
                 )
         return Statement(
             format=self.format,
@@ -247,7 +264,7 @@ class _Reader:
     def entry(self, ntry: Element, position: int) -> StatementEntry:
         flat = self.flatten(ntry, frozenset(("NtryDtls",)))
         amount, currency = _amount(flat, "Amt", "entry")
-        direction = _direction(flat)
+        direction = _direction(flat, "entry")
         reversal = _text(flat, "RvslInd")
         if reversal is not None and reversal not in _BOOLEANS:
             raise StatementError(f"RvslInd {reversal!r} is not a boolean")
@@ -259,7 +276,9 @@ class _Reader:
         batch_reference = None
         for entry_details in ntry.iterchildren(self.tag("NtryDtls")):
             for batch in entry_details.iterchildren(self.tag("Btch")):
-                batch_reference = batch_reference or _text(self.flatten(batch), "PmtInfId")
+                batch_reference = batch_reference or _provided(
+                    _text(self.flatten(batch), "PmtInfId")
+                )
             details += tuple(
                 self._detail(self.flatten(tx), direction, is_reversal)
                 for tx in entry_details.iterchildren(self.tag("TxDtls"))
@@ -268,7 +287,7 @@ class _Reader:
         party = details[0] if len(details) == 1 else TransactionDetail()
         return StatementEntry(
             position=position,
-            entry_reference=_text(flat, "AcctSvcrRef", "NtryRef"),
+            entry_reference=_provided(_text(flat, "AcctSvcrRef", "NtryRef")),
             booking_date=booking_date,
             value_date=_date(flat, "ValDt"),
             amount=amount,
@@ -303,8 +322,8 @@ class _Reader:
         return TransactionDetail(
             end_to_end_id=_provided(_text(flat, "Refs/EndToEndId")),
             instruction_id=_provided(_text(flat, "Refs/InstrId")),
-            payment_information_id=_text(flat, "Refs/PmtInfId"),
-            creditor_reference=_text(flat, "RmtInf/Strd/CdtrRefInf/Ref"),
+            payment_information_id=_provided(_text(flat, "Refs/PmtInfId")),
+            creditor_reference=_provided(_text(flat, "RmtInf/Strd/CdtrRefInf/Ref")),
             remittance_text=" ".join(u for u in unstructured if u) or None,
             amount=amount,
             currency=currency,
@@ -326,8 +345,8 @@ def _text(flat: Flat, *paths: str) -> str | None:
 
 
 def _balance(flat: Flat, label: str) -> tuple[int, str, date | None]:
-    amount, currency = _amount(flat, "Amt", f"{label} balance")
-    signed = amount if _direction(flat) == CREDIT else -amount
+    amount, currency = _amount(flat, "Amt", label)
+    signed = amount if _direction(flat, label) == CREDIT else -amount
     return signed, currency, _date(flat, "Dt")
 
 
@@ -336,16 +355,23 @@ def _amount(flat: Flat, path: str, what: str) -> tuple[int, str]:
     if element is None:
         raise StatementError(f"{what} has no amount (Amt)")
     currency = (element.get("Ccy") or "").strip()
-    amount = to_minor_units(element.text or "", currency)
+    try:
+        amount = to_minor_units(element.text or "", currency)
+    except StatementError as error:
+        raise StatementError(f"{what}: {error.reason}") from None
     if amount < 0:
-        raise StatementError(f"amount {element.text!r} is negative; CdtDbtInd carries the sign")
+        raise StatementError(
+            f"{what}: amount {element.text!r} is negative; CdtDbtInd carries the sign"
+        )
     return amount, currency
 
 
-def _direction(flat: Flat) -> str:
+def _direction(flat: Flat, what: str) -> str:
     indicator = _text(flat, "CdtDbtInd")
+    if indicator is None:
+        raise StatementError(f"{what} has no CdtDbtInd")
     if indicator not in _DIRECTIONS:
-        raise StatementError(f"unknown CdtDbtInd {indicator!r}")
+        raise StatementError(f"{what} has an unknown CdtDbtInd {indicator!r}")
     return _DIRECTIONS[indicator]
 
 
@@ -375,4 +401,4 @@ def _bank_transaction_code(flat: Flat) -> str | None:
 
 
 def _provided(reference: str | None) -> str | None:
-    return None if reference is None or reference.upper() == _NOT_PROVIDED else reference
+    return real_reference(reference)

@@ -24,6 +24,21 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 # ISO 20022 amounts have at most 18 digits; anything longer is garbage, not money.
 _MAX_DIGITS = 18
+# What banks write where a reference field must not be empty but they have none: the SEPA
+# filler (NOTPROVIDED), the SWIFT one (NONREF), and a bare SEPA keyword label with
+# nothing after it ("EREF+", "KREF+"). Matching on them would pair unrelated payments.
+_PLACEHOLDERS = frozenset(["NONREF", "NOTPROVIDED", "NOT PROVIDED", "NONE", "N/A"])
+_BARE_LABEL = re.compile(r"[A-Z]{4}\+")
+
+
+def real_reference(value: str | None) -> str | None:
+    """``value`` stripped, or None when it is empty or only a placeholder."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or text.upper() in _PLACEHOLDERS or _BARE_LABEL.fullmatch(text.upper()):
+        return None
+    return text
 
 
 def currency_exponent(currency: str) -> int:
@@ -124,7 +139,7 @@ class StatementEntry:
                 detail.payment_information_id,
                 detail.creditor_reference,
             ]
-        return tuple(dict.fromkeys(ref for ref in candidates if ref))
+        return tuple(dict.fromkeys(ref for ref in map(real_reference, candidates) if ref))
 
 
 @dataclass(frozen=True)
@@ -140,7 +155,9 @@ class Statement:
     statement_id: str
     account: str
     currency: str
-    opening_balance: int
+    # None when the file has none (camt.053 allows a statement without OPBD/PRCD): the
+    # importer then derives it from the closing balance and records a warning.
+    opening_balance: int | None
     closing_balance: int
     opening_date: date | None
     closing_date: date | None

@@ -20,6 +20,7 @@ from .model import (
     DEBIT,
     Statement,
     StatementEntry,
+    real_reference,
     single_statement,
     split_statements,
     to_minor_units,
@@ -29,11 +30,20 @@ from .sources import Source, open_source, read_all
 
 _TAG = re.compile(r":(\d{2}[A-Z]?|NS):(.*)")
 _BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>[\d,.]+)")
+# Written as banks write it, not only as SWIFT specifies it: a blank between the amount
+# and the type code (Commerzbank, Deutsche Bank), a type code padded with blanks ("NIT ",
+# "NOV " at Triodos and ING, "S   " at Sberbank), or no type code at all (Zenith Bank;
+# before NONREF). The NONREF look-ahead keeps "NONR" from being read as a type code.
 _STATEMENT_LINE = re.compile(
     r"(?P<value_date>\d{6})(?P<entry_date>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds_code>[A-Z])?"
-    r"(?P<amount>\d[\d,.]*)(?P<type>[NSF][A-Z0-9]{3})(?P<customer_ref>.*?)(?://(?P<bank_ref>.*))?"
+    r"(?P<amount>\d[\d,.]*) ?(?P<type>(?!NONREF)[NSF](?:[A-Z0-9]{3}|[A-Z0-9]{0,2} +))?"
+    r"(?P<customer_ref>.*?)(?://(?P<bank_ref>.*))?"
 )
-_AMOUNT = re.compile(r"\d+,\d*")
+# A decimal comma, as SWIFT writes it; Knab leaves it out of whole amounts ("C500NTRF").
+_AMOUNT = re.compile(r"\d+(?:,\d*)?")
+# Transmission control characters some banks leave in the file: SOH/ETX around each
+# message (mBank), an EOF mark (0x1A) after the last one. They are never content.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # RC and RD are reversals; the mark is the effect on the balance, as in camt.053.
 _MARKS = {"C": (CREDIT, False), "D": (DEBIT, False), "RD": (CREDIT, True), "RC": (DEBIT, True)}
 
@@ -65,8 +75,8 @@ def _walk(source: Source) -> Iterator[Statement | StatementEntry]:
     with open_source(source) as stream:
         data = read_all(stream)
     before = 0  # entries in earlier statements: positions count from the start of the file
-    for fields in _statements(_fields(_decode(data))):
-        header = _header(fields)
+    for number, fields in enumerate(_statements(_fields(_decode(data))), start=1):
+        header = _header(fields, number)
         yield header
         yield from _entries(fields, header.currency, before)
         before += sum(1 for tag, _ in fields if tag == "61")
@@ -78,7 +88,7 @@ def _decode(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _fields(text: str) -> list[tuple[str, str]]:
@@ -87,11 +97,19 @@ def _fields(text: str) -> list[tuple[str, str]]:
         # Keep only the text blocks: {1:}/{2:} headers and {5:} trailers are transport.
         text = "\n".join(part.split("-}")[0] for part in text.split("{4:")[1:])
     fields: list[tuple[str, list[str]]] = []
+    # A line "-" ends a message. What follows it until the next tag is not part of any
+    # field: a header block before each statement (ABN AMRO writes "ABNANL2A", "940",
+    # "ABNANL2A"), or padding. Reading it as a continuation of the closing balance is
+    # what refused those files.
+    in_message = False
     for line in text.split("\n"):
         match = _TAG.match(line)
         if match:
             fields.append((match.group(1), [match.group(2)]))
-        elif fields and line.strip() not in ("", "-"):
+            in_message = True
+        elif line.strip() == "-":
+            in_message = False
+        elif in_message and line.strip():
             fields[-1][1].append(line)
     return [(tag, "\n".join(lines).strip()) for tag, lines in fields]
 
@@ -111,31 +129,32 @@ def _statements(fields: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]
         yield statement
 
 
-def _header(fields: list[tuple[str, str]]) -> Statement:
+def _header(fields: list[tuple[str, str]], number: int) -> Statement:
     values: dict[str, str] = {}
     for tag, value in fields:
         values.setdefault(tag, value)
     statement_id = values["20"]
     if not statement_id:
-        raise StatementError("empty :20: transaction reference")
+        raise StatementError(f"statement {number} has an empty :20: transaction reference")
+    name = f"statement {number} ({statement_id!r})"
     opening_field = values.get("60F", values.get("60M"))
     closing_field = values.get("62F", values.get("62M"))
     if values.get("25") is None:
-        raise StatementError(f"statement {statement_id!r} has no account (:25:)")
+        raise StatementError(f"{name} has no account (:25:)")
     if opening_field is None:
-        raise StatementError(f"statement {statement_id!r} has no opening balance (:60F:)")
+        raise StatementError(f"{name} has no opening balance (:60F:)")
     if closing_field is None:
-        raise StatementError(f"statement {statement_id!r} has no closing balance (:62F:)")
-    opening, currency, opening_date = _balance(opening_field, "opening")
-    closing, closing_currency, closing_date = _balance(closing_field, "closing")
+        raise StatementError(f"{name} has no closing balance (:62F:)")
+    opening, currency, opening_date = _balance(opening_field, f"opening balance of {name}")
+    closing, closing_currency, closing_date = _balance(closing_field, f"closing balance of {name}")
     others = [(tag, values[tag]) for tag in ("64", "65") if tag in values]
     for label, found in [("closing", closing_currency)] + [
-        (f":{tag}:", _balance(value, f":{tag}:")[1]) for tag, value in others
+        (f":{tag}:", _balance(value, f":{tag}: balance of {name}")[1]) for tag, value in others
     ]:
         if found != currency:
             raise StatementError(
-                f"{label} balance currency {found} does not match opening balance currency"
-                f" {currency}"
+                f"{label} balance currency {found} of {name} does not match opening balance"
+                f" currency {currency}"
             )
     return Statement(
         format="mt940",
@@ -154,17 +173,30 @@ def _header(fields: list[tuple[str, str]]) -> Statement:
 def _balance(value: str, label: str) -> tuple[int, str, date]:
     match = _BALANCE.fullmatch(value.replace(" ", ""))
     if match is None:
-        raise StatementError(f"{label} balance {value!r} is not an MT940 balance")
-    amount = _amount(match.group("amount"), match.group("currency"))
+        raise StatementError(f"{label} {value!r} is not an MT940 balance")
+    try:
+        amount = _amount(match.group("amount"), match.group("currency"))
+        day = _yymmdd(match.group("date"))
+    except StatementError as error:
+        raise StatementError(f"{label}: {error.reason}") from None
     signed = amount if match.group("mark") == "C" else -amount
-    return signed, match.group("currency"), _yymmdd(match.group("date"))
+    return signed, match.group("currency"), day
 
 
 def _account(value: str, currency: str) -> str:
+    """The account as camt.053 would name it, so that both formats land on one account.
+
+    Banks append the currency to the IBAN, with or without a blank ("NL20INGB0001234567EUR"
+    at ING, "NL34RABO0142623393 EUR" at Rabobank and bunq), or write the IBAN in groups
+    of four; an IBAN is kept in its compact form. Anything else (a German "BLZ/Konto")
+    stays as written.
+    """
     account = value.split("\n")[0].strip()
-    # Some banks append the currency to the IBAN ("NL20INGB0001234567EUR").
-    if account.endswith(currency) and is_valid_mod97(account[: -len(currency)]):
-        return account[: -len(currency)]
+    compact = account.replace(" ", "").upper()
+    if compact.endswith(currency) and is_valid_mod97(compact[: -len(currency)]):
+        return compact[: -len(currency)]
+    if is_valid_mod97(compact):
+        return compact
     return account
 
 
@@ -190,13 +222,14 @@ def _entry(value: str, information: str | None, currency: str, position: int) ->
     value_date = _yymmdd(match.group("value_date"))
     booking_date = _entry_date(match.group("entry_date"), value_date)
     direction, is_reversal = _MARKS[match.group("mark")]
-    customer_ref = match.group("customer_ref").strip()
+    customer_ref = real_reference(match.group("customer_ref"))
+    type_code = (match.group("type") or "").strip() or None
     detail, batch_reference = parse_details(information) if information else (None, None)
     details = (detail,) if detail else ()
     party = details[0] if details else None
     return StatementEntry(
         position=position,
-        entry_reference=(match.group("bank_ref") or "").strip() or None,
+        entry_reference=real_reference(match.group("bank_ref")),
         booking_date=booking_date,
         value_date=value_date,
         amount=_amount(match.group("amount"), currency),
@@ -204,11 +237,11 @@ def _entry(value: str, information: str | None, currency: str, position: int) ->
         direction=direction,
         is_reversal=is_reversal,
         status="BOOK",  # an MT940 (unlike an MT942) reports booked entries only
-        bank_transaction_code=match.group("type"),
+        bank_transaction_code=type_code,
         counterparty_name=party.counterparty_name if party else None,
         counterparty_account=party.counterparty_account if party else None,
         details=details,
-        customer_reference=None if customer_ref in ("", "NONREF") else customer_ref,
+        customer_reference=customer_ref,
         additional_info=supplementary.strip() or None,
         batch_reference=batch_reference,
     )

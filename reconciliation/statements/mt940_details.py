@@ -13,7 +13,7 @@ otherwise the text no keyword claimed, so free text is never lost.
 
 import re
 
-from .model import TransactionDetail
+from .model import TransactionDetail, real_reference
 
 # fmt: off
 _SEPA_KEYWORDS = [
@@ -31,7 +31,6 @@ _SUBFIELD = re.compile(r"\?(\d{2})")
 _DFU_START = re.compile(r"\d{3}\?\d{2}")  # the 3-digit business transaction code, then ?00
 _PURPOSE = frozenset([*(str(n) for n in range(20, 30)), "60", "61", "62", "63"])
 _MOD97 = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{1,30}")
-_NOT_PROVIDED = "NOTPROVIDED"
 
 
 def parse_details(text: str) -> tuple[TransactionDetail, str | None]:
@@ -106,7 +105,7 @@ def _from_slash_keywords(joined: str) -> tuple[TransactionDetail, str | None]:
         fields.get("IBAN") or counterparty[0] or None,
         creditor_reference,
     )
-    return detail, fields.get("PREF") or None
+    return detail, real_reference(fields.get("PREF"))
 
 
 def _detail(
@@ -116,11 +115,10 @@ def _detail(
     creditor_reference: str | None = None,
 ) -> TransactionDetail:
     remittance = keywords.get("SVWZ") or keywords.get("") or None
-    end_to_end = keywords.get("EREF") or None
     return TransactionDetail(
-        end_to_end_id=None if end_to_end == _NOT_PROVIDED else end_to_end,
-        instruction_id=keywords.get("KREF") or None,
-        creditor_reference=creditor_reference or _rf_reference(remittance),
+        end_to_end_id=real_reference(keywords.get("EREF")),
+        instruction_id=real_reference(keywords.get("KREF")),
+        creditor_reference=real_reference(creditor_reference) or _rf_reference(remittance),
         remittance_text=remittance,
         counterparty_name=name or None,
         counterparty_account=account or None,

@@ -146,6 +146,7 @@ def camt053(
     closing: int | None = None,
     sequence: str | None = None,
     version: str = "08",
+    with_opening: bool = True,
 ) -> bytes:
     number = next(_counter)
     statement_id = statement_id or f"STMT-{booked.isoformat()}-{number}"
@@ -160,7 +161,7 @@ def camt053(
         f"<Stmt><Id>{escape(statement_id)}</Id>"
         f"<ElctrncSeqNb>{sequence or number}</ElctrncSeqNb>"
         f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>{currency}</Ccy></Acct>"
-        f"{_balance('OPBD', opening, currency, booked)}"
+        f"{_balance('OPBD', opening, currency, booked) if with_opening else ''}"
         f"{_balance('CLBD', closing, currency, booked)}"
         f"{body}</Stmt></BkToCstmrStmt></Document>"
     ).encode()

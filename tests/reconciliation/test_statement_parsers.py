@@ -66,10 +66,11 @@ def ntry(
     return f"<Ntry>{amt}<CdtDbtInd>{indicator}</CdtDbtInd>{extra}{status}{booking or ''}</Ntry>"
 
 
-def balance(code: str, amount: str, currency: str = "EUR", indicator: str = "CRDT") -> str:
+def balance(code: str, amount: str, currency: str = "EUR", indicator: str | None = "CRDT") -> str:
+    mark = "" if indicator is None else f"<CdtDbtInd>{indicator}</CdtDbtInd>"
     return (
         f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>"
-        f'<Amt Ccy="{currency}">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>'
+        f'<Amt Ccy="{currency}">{amount}</Amt>{mark}'
         "<Dt><Dt>2024-03-01</Dt></Dt></Bal>"
     )
 
@@ -408,7 +409,7 @@ def test_camt053_bad_amount_in_entry_3_raises_when_reached():
             seen.append(entry.amount)
     assert seen == [100, 200]
     assert raised.value.position == 3
-    assert str(raised.value) == "entry 3: amount 'abc' is not a decimal number"
+    assert str(raised.value) == "entry 3: entry: amount 'abc' is not a decimal number"
 
 
 @pytest.mark.parametrize(
@@ -441,16 +442,20 @@ def test_malformed_camt053_entry_raises_with_its_position(bad_entry, reason):
     ("document", "reason"),
     [
         (camt([], balances=balance("OPBD", "1.00")), "has no CLBD closing balance"),
-        (camt([], balances=balance("CLBD", "1.00")), "has no OPBD/PRCD opening balance"),
         (
             camt([], balances=balance("OPBD", "1.00", "USD") + balance("CLBD", "1.00", "USD")),
-            "opening balance currency USD does not match account currency EUR",
+            "opening balance currency USD of statement 'SYNTH-1' does not match account currency"
+            " EUR",
         ),
         (
             camt([], balances=balance("OPBD", "1.00") + balance("CLBD", "1.00", indicator="X")),
-            "unknown CdtDbtInd 'X'",
+            "balance 2 (closing) of statement 'SYNTH-1' has an unknown CdtDbtInd 'X'",
         ),
-        (camt([], statement_id=""), "statement has no Id"),
+        (
+            camt([], balances=balance("OPBD", "1.00") + balance("CLBD", "1.00", indicator=None)),
+            "balance 2 (closing) of statement 'SYNTH-1' has no CdtDbtInd",
+        ),
+        (camt([], statement_id=""), "statement 1 has no Id"),
         (camt([], account="<Acct><Ccy>EUR</Ccy></Acct>"), "has no account Id"),
         (camt([], message="camt.052"), "is not camt.053"),
         (camt([], version="11"), "unsupported camt.053 version 11"),
@@ -654,7 +659,9 @@ def test_mt940_balance_currency_mismatch():
     with pytest.raises(StatementError) as raised:
         parse_mt940(FIXTURES / "mt940_currency_mismatch.sta")
     assert raised.value.position is None
-    assert "closing balance currency USD does not match" in raised.value.reason
+    assert "closing balance currency USD of statement 1 ('MISMATCH') does not match" in (
+        raised.value.reason
+    )
 
 
 @pytest.mark.parametrize(
