@@ -15,6 +15,15 @@ from hub.api.auth import AgencyPrincipal
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Set on a Response that shows a secret (``carrying_secret``): its idempotent copy is
+# stored encrypted.
+SENSITIVE_RESPONSE_ATTR = "hub_carries_secret"
+
+
+def carrying_secret(response: Response) -> Response:
+    """Mark ``response`` as showing a secret once, so nothing stores it in clear."""
+    setattr(response, SENSITIVE_RESPONSE_ATTR, True)
+    return response
 
 
 class HubViewMixin:
@@ -58,7 +67,10 @@ class HubViewMixin:
                     refused = self.handle_exception(exc)
                 else:
                     idempotency.complete(
-                        record, status_code=response.status_code, body=response.data
+                        record,
+                        status_code=response.status_code,
+                        body=response.data,
+                        carries_secret=getattr(response, SENSITIVE_RESPONSE_ATTR, False),
                     )
                     if _audited(request, response):
                         # In the work's transaction: the write and its audit entry

@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubReadOnlyViewSet, HubViewSet
+from hub.api.views import HubReadOnlyViewSet, HubViewSet, carrying_secret
 from hub.events import endpoints
 from hub.events.api.serializers import (
     EventSerializer,
@@ -74,7 +74,7 @@ class WebhookEndpointViewSet(
         serializer = WebhookEndpointWithSecretSerializer(
             created.endpoint, context={"secret": created.secret}
         )
-        return Response(serializer.data, status=status_code)
+        return carrying_secret(Response(serializer.data, status=status_code))
 
 
 class EventFilter(CreatedRangeFilterSet):
