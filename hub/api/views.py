@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from hub import audit, idempotency
 from hub.api.auth import AgencyPrincipal
+from hub.api.permissions import UNDECLARED
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -28,8 +29,10 @@ def carrying_secret(response: Response) -> Response:
 
 class HubViewMixin:
     model = None
-    read_scope: str | None = None
-    write_scope: str | None = None
+    # Each view says which scope reads and which writes (see hub/api/permissions.py);
+    # left undeclared, the startup check fails and every key is refused.
+    read_scope: object = UNDECLARED
+    write_scope: object = UNDECLARED
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

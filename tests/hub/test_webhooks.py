@@ -21,7 +21,9 @@ from tenants.scope import all_tenants
 from tests.support.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
-TEST_EVENT = register_event_type("test.happened", "Used by the test suite")
+TEST_EVENT = register_event_type(
+    "test.happened", "Used by the test suite", read_scope="payments:read"
+)
 SCHEDULE = delivery.DEFAULT_RETRY_SCHEDULE
 
 
@@ -231,7 +233,7 @@ def test_endpoints_receive_only_subscribed_types(tenant, receivers):
 
 def test_subscribers_run_once_even_when_dispatched_twice(tenant):
     calls = []
-    event_type = register_event_type("test.counted", "test")
+    event_type = register_event_type("test.counted", "test", read_scope="payments:read")
 
     @subscribe(event_type, name="tests.counter")
     def count(event):
@@ -249,7 +251,7 @@ def test_subscribers_run_once_even_when_dispatched_twice(tenant):
 
 
 def test_failing_subscriber_is_retried_without_rerunning_others(tenant):
-    event_type = register_event_type("test.flaky", "test")
+    event_type = register_event_type("test.flaky", "test", read_scope="payments:read")
     good, flaky = [], []
 
     @subscribe(event_type, name="tests.good")
