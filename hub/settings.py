@@ -315,12 +315,32 @@ HUB_WEBHOOK_RETRY_SCHEDULE = [
 # Only a development hub may call webhooks on its own network (SSRF protection).
 HUB_WEBHOOKS_ALLOW_PRIVATE = env_bool("HUB_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 
+# Every handler redacts (hub/logging.py). Django's defaults give ``django`` and
+# ``django.server`` (the access log, full request line with its query string) handlers
+# of their own without that filter, so both are redefined here: ``django`` goes to the
+# root handler, ``django.server`` keeps its format behind the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -65,7 +65,9 @@ def needed_scopes(view, method: str) -> list[str] | None:
         return [] if not hasattr(view, method.lower()) else None
     if write_scope == ANY_AGENCY_KEY:
         return []
-    return [write_scope]
+    # A POST that only reads (a look-up with the identifier in the body) names a read
+    # scope, which its write scope grants as well.
+    return sorted(implied_scopes(write_scope), key=lambda s: (s != write_scope, s))
 
 
 class HasApiKeyScope(permissions.BasePermission):
