@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from collection.schemes import Frequency, RetryPolicy, Scheme, SequenceType
 from hub.crypto import EncryptedTextField
+from hub.storage import bank_file_storage
 from tenants.ids import PrefixedId
 from tenants.scoping import TenantOwnedModel
 
@@ -332,7 +333,8 @@ class CollectionRun(TenantOwnedModel):
     totals = models.JSONField(
         default=dict, blank=True, help_text='Submitted per currency: {"EUR": {"count", "amount"}}'
     )
-    file = models.FileField(upload_to="collection-runs/", blank=True)
+    # Encrypted on disk (debtors' names and IBANs); run.file.open() decrypts.
+    file = models.FileField(upload_to="collection-runs/", blank=True, storage=bank_file_storage)
     file_sha256 = models.CharField(max_length=64, blank=True)
     file_message_id = models.CharField(max_length=35, blank=True)
     error = models.TextField(blank=True)

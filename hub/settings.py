@@ -186,6 +186,11 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": VAR_DIR / "media"},
     },
+    # pain.008 bank files: debtors' names and IBANs, encrypted at rest (hub/storage.py).
+    "bank_files": {
+        "BACKEND": "hub.storage.EncryptedFileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "media"},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
