@@ -142,6 +142,9 @@ def _minor_units(text: str, position: str) -> int:
     return int(cents)
 
 
+_XINCLUDE_TAGS = ("{http://www.w3.org/2001/XInclude}*", "{http://www.w3.org/2003/XInclude}*")
+
+
 def _parse_root(data: bytes | str):
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -153,6 +156,8 @@ def _parse_root(data: bytes | str):
         raise Pain002Error(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
     if root.getroottree().docinfo.doctype:
         raise Pain002Error("Document", "DOCTYPE declarations are not accepted")
+    if next(root.iter(*_XINCLUDE_TAGS), None) is not None:
+        raise Pain002Error("Document", "XInclude is not accepted")
     qname = etree.QName(root)
     if qname.localname != "Document" or not (qname.namespace or "").startswith(_NAMESPACE_PREFIX):
         raise Pain002Error("Document", f"not a pain.002 document (root {root.tag!r})")

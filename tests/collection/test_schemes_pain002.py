@@ -231,3 +231,11 @@ def test_doctype_and_entities_are_refused():
     with pytest.raises(Pain002Error) as excinfo:
         parse_pain002(data)
     assert "DOCTYPE" in excinfo.value.reason
+
+
+def test_xinclude_is_refused():
+    include = '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>'
+    data = _doc(HEADER + _batch(GOOD_TX.replace("</TxInfAndSts>", include + "</TxInfAndSts>")))
+    with pytest.raises(Pain002Error) as excinfo:
+        parse_pain002(data)
+    assert "XInclude" in excinfo.value.reason
