@@ -198,6 +198,8 @@ STORAGES = {
 HUB_API_MAX_BODY_BYTES = int(os.environ.get("HUB_API_MAX_BODY_BYTES", str(1024 * 1024)))
 # Statement uploads are larger; their views stream them from disk.
 HUB_UPLOAD_MAX_BODY_BYTES = int(os.environ.get("HUB_UPLOAD_MAX_BODY_BYTES", str(200 * 1024**2)))
+# A pain.002 status report is small; its uploads get a limit of their own.
+HUB_RETURN_FILE_MAX_BYTES = int(os.environ.get("HUB_RETURN_FILE_MAX_BYTES", str(20 * 1024**2)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
