@@ -11,6 +11,7 @@ import logging
 import re
 
 from stdnum import iban
+from stdnum.nl import bsn
 
 # API keys, webhook secrets and Stripe keys all have recognisable prefixes.
 SECRET_PATTERN = re.compile(
@@ -20,8 +21,9 @@ SECRET_PATTERN = re.compile(
 BEARER_PATTERN = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 # The value of an ``identifier`` query parameter, in clear or URL-encoded.
 IDENTIFIER_PARAMETER = re.compile(r"(\bidentifier=)[^&\s\"']*", re.IGNORECASE)
-# A BSN is nine digits (written 123456782 or 1234.56.782); any nine-digit number
-# standing alone is treated as one: a false alarm in a log costs less than a leak.
+# A BSN is nine digits (written 123456782 or 1234.56.782) that pass the 11-check; a
+# nine-digit number standing alone that passes it is treated as one (a reference
+# that happens to pass is redacted too: a false alarm in a log costs less than a leak).
 BSN_LIKE = re.compile(r"(?<![\w.])(?:\d{9}|\d{4}\.\d{2}\.\d{3})(?!\w|\.\d)")
 # A UK National Insurance number (QQ 12 34 56 C), with or without spaces.
 NINO_LIKE = re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
@@ -32,13 +34,17 @@ def _iban(match: re.Match) -> str:
     return "[redacted]" if iban.is_valid(match.group(0)) else match.group(0)
 
 
+def _bsn(match: re.Match) -> str:
+    return "[redacted]" if bsn.is_valid(match.group(0).replace(".", "")) else match.group(0)
+
+
 def redact(text: str) -> str:
     text = SECRET_PATTERN.sub("[redacted]", text)
     text = BEARER_PATTERN.sub(r"\1[redacted]", text)
     text = IDENTIFIER_PARAMETER.sub(r"\1[redacted]", text)
     text = IBAN_CANDIDATE.sub(_iban, text)
     text = NINO_LIKE.sub("[redacted]", text)
-    return BSN_LIKE.sub("[redacted]", text)
+    return BSN_LIKE.sub(_bsn, text)
 
 
 class RedactSecretsFilter(logging.Filter):
