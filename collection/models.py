@@ -19,6 +19,7 @@ from collection.schemes import (
     SequenceType,
 )
 from hub.crypto import EncryptedTextField
+from hub.storage import bank_file_storage
 from tenants.ids import PrefixedId
 from tenants.scoping import TenantOwnedModel
 
@@ -365,7 +366,8 @@ class CollectionRun(TenantOwnedModel):
     totals = models.JSONField(
         default=dict, blank=True, help_text='Submitted per currency: {"EUR": {"count", "amount"}}'
     )
-    file = models.FileField(upload_to="collection-runs/", blank=True)
+    # Encrypted on disk (debtors' names and IBANs); run.file.open() decrypts.
+    file = models.FileField(upload_to="collection-runs/", blank=True, storage=bank_file_storage)
     file_sha256 = models.CharField(max_length=64, blank=True)
     file_message_id = models.CharField(max_length=35, blank=True)
     error = models.TextField(blank=True)

@@ -9,7 +9,7 @@ class HubConfig(AppConfig):
         from django.contrib.admin.models import LogEntry
         from django.db.models.signals import post_save
 
-        from hub import schema_extensions  # noqa: F401  (registers OpenAPI extensions)
+        from hub import checks, schema_extensions  # noqa: F401  (register checks, OpenAPI extensions)
         from hub.audit import audit_admin_log_entry
 
         # Every admin change already writes Django's LogEntry; mirroring it here puts

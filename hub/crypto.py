@@ -45,6 +45,24 @@ def decrypt(token: str) -> str:
         raise ValueError("cannot decrypt: wrong HUB_ENCRYPTION_KEYS or corrupted value") from exc
 
 
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    return _fernet().encrypt(plaintext)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet().decrypt(token)
+    except InvalidToken as exc:
+        raise ValueError("cannot decrypt: wrong HUB_ENCRYPTION_KEYS or corrupted value") from exc
+
+
+def reencrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet().rotate(token)
+    except InvalidToken as exc:
+        raise ValueError("cannot decrypt: wrong HUB_ENCRYPTION_KEYS or corrupted value") from exc
+
+
 def reencrypt(token: str) -> str:
     """The same secret, encrypted with the first (current) key."""
     try:

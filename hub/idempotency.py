@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -70,7 +71,7 @@ def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> 
                 code="idempotency_key_reused",
             )
         if existing.is_complete:
-            raise Replay(status_code=existing.status_code, body=existing.response_body)
+            raise Replay(status_code=existing.status_code, body=stored_body(existing))
         if timezone.now() - existing.created_at > STALE_CLAIM:
             # The first request died without an effect (its work rolled back): take over.
             taken = IdempotencyRecord.objects.filter(
@@ -98,11 +99,28 @@ def _insert_claim(**fields) -> IdempotencyRecord:
     return IdempotencyRecord.objects.create(**fields)
 
 
-def complete(record: IdempotencyRecord, *, status_code: int, body: object) -> None:
+def complete(
+    record: IdempotencyRecord, *, status_code: int, body: object, carries_secret: bool = False
+) -> None:
+    """Store the response to replay. One that carries a secret is stored encrypted only
+    (the idempotency table is kept 48 h and is in every backup)."""
     record.status_code = status_code
-    record.response_body = body
+    if carries_secret:
+        record.response_body = None
+        record.encrypted_response_body = json.dumps(body, cls=DjangoJSONEncoder)
+    else:
+        record.response_body = body
+        record.encrypted_response_body = None
     record.completed_at = timezone.now()
-    record.save(update_fields=["status_code", "response_body", "completed_at"])
+    record.save(
+        update_fields=["status_code", "response_body", "encrypted_response_body", "completed_at"]
+    )
+
+
+def stored_body(record: IdempotencyRecord) -> object:
+    if record.encrypted_response_body is not None:
+        return json.loads(record.encrypted_response_body)
+    return record.response_body
 
 
 def release(record: IdempotencyRecord) -> None:

@@ -38,15 +38,53 @@ def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
     ]
 
 
+def encrypted_file_fields() -> list[tuple[type[models.Model], models.FileField]]:
+    """File fields whose storage encrypts (hub/storage.py): bank files."""
+    from hub.storage import EncryptedFileSystemStorage
+
+    return [
+        (model, field)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.FileField)
+        and isinstance(field.storage, EncryptedFileSystemStorage)
+    ]
+
+
+def _stored_files(model, field) -> Iterator[str]:
+    from tenants.scope import all_tenants
+
+    with all_tenants():
+        names = (
+            model._base_manager.exclude(**{field.name: ""})
+            .exclude(**{f"{field.name}__isnull": True})
+            .values_list(field.name, flat=True)
+        )
+        yield from (name for name in names.iterator() if field.storage.exists(name))
+
+
+def _file_is_current(storage, name) -> bool:
+    from hub.storage import FERNET_PREFIX
+
+    raw = storage.stored_bytes(name)
+    return raw.startswith(FERNET_PREFIX) and under_current_key(raw.decode("ascii"))
+
+
 def check() -> list[FieldReport]:
     """How many stored values each encrypted field has, and how many are not yet under
-    the current key."""
+    the current key (a file written in clear before encryption counts as stale)."""
     reports = []
     for model, field in encrypted_fields():
         report = FieldReport(_label(model, field))
         for _, token in _stored(model, field):
             report.stored += 1
             report.stale += not under_current_key(token)
+        reports.append(report)
+    for model, field in encrypted_file_fields():
+        report = FieldReport(_label(model, field) + " (files)")
+        for name in _stored_files(model, field):
+            report.stored += 1
+            report.stale += not _file_is_current(field.storage, name)
         reports.append(report)
     return reports
 
@@ -67,6 +105,15 @@ def reencrypt_all(*, batch_size: int = BATCH_SIZE) -> list[FieldReport]:
                 report.reencrypted += _write(model, field, pending)
                 pending = []
         report.reencrypted += _write(model, field, pending)
+        reports.append(report)
+    for model, field in encrypted_file_fields():
+        report = FieldReport(_label(model, field) + " (files)")
+        for name in _stored_files(model, field):
+            report.stored += 1
+            if _file_is_current(field.storage, name):
+                continue
+            report.stale += 1
+            report.reencrypted += field.storage.rewrite_under_current_key(name)
         reports.append(report)
     return reports
 

@@ -19,18 +19,22 @@ class ApiBodySizeLimitMiddleware:
     Uploads (bank statements, return files) have their own, larger limit.
     """
 
-    upload_prefixes = ("/api/v1/statements", "/api/v1/collection-returns")
+    # Room for the multipart envelope (boundaries, part headers) around one file.
+    MULTIPART_OVERHEAD = 64 * 1024
 
     def __init__(self, get_response):
         self.get_response = get_response
 
+    def limit_for(self, path: str) -> int:
+        if path.startswith("/api/v1/statements"):
+            return settings.HUB_UPLOAD_MAX_BODY_BYTES
+        if path.startswith("/api/v1/collection-returns"):
+            return settings.HUB_RETURN_FILE_MAX_BYTES + self.MULTIPART_OVERHEAD
+        return settings.HUB_API_MAX_BODY_BYTES
+
     def __call__(self, request):
         if request.path.startswith("/api/"):
-            limit = (
-                settings.HUB_UPLOAD_MAX_BODY_BYTES
-                if request.path.startswith(self.upload_prefixes)
-                else settings.HUB_API_MAX_BODY_BYTES
-            )
+            limit = self.limit_for(request.path)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

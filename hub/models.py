@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from hub.crypto import EncryptedTextField
 from tenants.ids import PrefixedId
 from tenants.scoping import TenantOwnedModel
 
@@ -21,6 +22,10 @@ class IdempotencyRecord(TenantOwnedModel):
     path = models.CharField(max_length=500)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # A response that carries a secret (a webhook endpoint's signing secret) is kept
+    # only encrypted, here, and ``response_body`` stays empty: a replay still hands the
+    # integrator who lost the first answer the same secret, a database dump does not.
+    encrypted_response_body = EncryptedTextField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

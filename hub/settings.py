@@ -186,6 +186,11 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": VAR_DIR / "media"},
     },
+    # pain.008 bank files: debtors' names and IBANs, encrypted at rest (hub/storage.py).
+    "bank_files": {
+        "BACKEND": "hub.storage.EncryptedFileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "media"},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -193,6 +198,8 @@ STORAGES = {
 HUB_API_MAX_BODY_BYTES = int(os.environ.get("HUB_API_MAX_BODY_BYTES", str(1024 * 1024)))
 # Statement uploads are larger; their views stream them from disk.
 HUB_UPLOAD_MAX_BODY_BYTES = int(os.environ.get("HUB_UPLOAD_MAX_BODY_BYTES", str(200 * 1024**2)))
+# A pain.002 status report is small; its uploads get a limit of their own.
+HUB_RETURN_FILE_MAX_BYTES = int(os.environ.get("HUB_RETURN_FILE_MAX_BYTES", str(20 * 1024**2)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -315,12 +322,32 @@ HUB_WEBHOOK_RETRY_SCHEDULE = [
 # Only a development hub may call webhooks on its own network (SSRF protection).
 HUB_WEBHOOKS_ALLOW_PRIVATE = env_bool("HUB_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 
+# Every handler redacts (hub/logging.py). Django's defaults give ``django`` and
+# ``django.server`` (the access log, full request line with its query string) handlers
+# of their own without that filter, so both are redefined here: ``django`` goes to the
+# root handler, ``django.server`` keeps its format behind the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

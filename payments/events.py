@@ -9,39 +9,60 @@ from __future__ import annotations
 from hub.events.catalogue import register_event_type
 from payments.models import Dispute, Payment, PaymentState, Refund
 
-PAYMENT_CREATED = register_event_type("payment.created", "A payment was created")
+PAYMENT_CREATED = register_event_type(
+    "payment.created", "A payment was created", read_scope="payments:read"
+)
 PAYMENT_STARTED = register_event_type(
-    "payment.started", "The payer opened the payment page of a card payment"
+    "payment.started",
+    "The payer opened the payment page of a card payment",
+    read_scope="payments:read",
 )
 PAYMENT_SUBMITTED = register_event_type(
     "payment.submitted",
     "The payment is with the provider or the bank and its outcome is not known yet",
+    read_scope="payments:read",
 )
 PAYMENT_SUCCEEDED = register_event_type(
     "payment.succeeded",
     "The money was collected (direct debits: provisionally, until provisional_until)",
+    read_scope="payments:read",
 )
 PAYMENT_FAILED = register_event_type(
     "payment.failed",
     'The payment failed; "return": true means a collected direct debit came back',
+    read_scope="payments:read",
 )
-PAYMENT_CANCELLED = register_event_type("payment.cancelled", "The agency cancelled the payment")
-PAYMENT_EXPIRED = register_event_type("payment.expired", "The payer did not finish paying in time")
+PAYMENT_CANCELLED = register_event_type(
+    "payment.cancelled", "The agency cancelled the payment", read_scope="payments:read"
+)
+PAYMENT_EXPIRED = register_event_type(
+    "payment.expired", "The payer did not finish paying in time", read_scope="payments:read"
+)
 PAYMENT_ERRORED = register_event_type(
-    "payment.errored", "The provider could not process the payment (no money was taken)"
+    "payment.errored",
+    "The provider could not process the payment (no money was taken)",
+    read_scope="payments:read",
 )
-REFUND_SUCCEEDED = register_event_type("refund.succeeded", "A refund was paid back")
-REFUND_FAILED = register_event_type("refund.failed", "A refund could not be made")
+REFUND_SUCCEEDED = register_event_type(
+    "refund.succeeded", "A refund was paid back", read_scope="payments:read"
+)
+REFUND_FAILED = register_event_type(
+    "refund.failed", "A refund could not be made", read_scope="payments:read"
+)
 PAYMENT_DISPUTE_OPENED = register_event_type(
     "payment.dispute_opened",
     "The payer disputed a card payment with their bank (a chargeback or an inquiry)",
+    read_scope="payments:read",
 )
 PAYMENT_DISPUTE_UPDATED = register_event_type(
-    "payment.dispute_updated", "A dispute's status changed (for example: evidence under review)"
+    "payment.dispute_updated",
+    "A dispute's status changed (for example: evidence under review)",
+    read_scope="payments:read",
 )
 PAYMENT_DISPUTE_CLOSED = register_event_type(
     "payment.dispute_closed",
     'A dispute ended; "outcome": won, lost or warning_closed (an inquiry that went no further)',
+    read_scope="payments:read",
 )
 
 EVENT_FOR_STATE = {
@@ -128,4 +149,5 @@ def dispute_payload(dispute: Dispute) -> dict:
 PAYOUT_PAID = register_event_type(
     "payout.paid",
     "Stripe paid a payout to the agency's bank; reconciliation imports its transactions",
+    read_scope="payments:read",
 )

@@ -7,9 +7,11 @@ django-guardian grants them a role, and only the models their role covers.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist
 
 from hub.money import format_money
-from tenants.models import StaffMembership
+from tenants.models import StaffMembership, Tenant
 from tenants.selectors import tenants_for_user
 
 Role = StaffMembership.Role
@@ -31,6 +33,31 @@ def money_column(amount_field: str = "amount", currency_field: str = "currency",
         return format_money(getattr(obj, amount_field), currency)
 
     return column
+
+
+class OwnTenantsListFilter(admin.RelatedFieldListFilter):
+    """The agency filter of a list, offering only the agencies the user may see there.
+
+    Django's own filter lists every row of the related table: agency staff would read
+    every other agency's name in it."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if request.user.is_superuser:
+            return field.get_choices(include_blank=False, ordering=ordering)
+        roles = list(getattr(model_admin, "view_roles", ALL_ROLES))
+        allowed = tenants_for_user(request.user, roles).values("pk")
+        return field.get_choices(
+            include_blank=False, limit_choices_to={"pk__in": allowed}, ordering=ordering
+        )
+
+
+def _points_at_tenant(model, path: str) -> bool:
+    try:
+        fields = get_fields_from_path(model, path)
+    except (FieldDoesNotExist, LookupError, AttributeError):
+        return False
+    return getattr(fields[-1], "related_model", None) is Tenant
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -79,6 +106,16 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def get_list_filter(self, request):
+        """Every filter on an agency (``"tenant"``, ``"payment__tenant"``) offers only
+        the user's agencies."""
+        return [
+            (entry, OwnTenantsListFilter)
+            if isinstance(entry, str) and _points_at_tenant(self.model, entry)
+            else entry
+            for entry in super().get_list_filter(request)
+        ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant" and not request.user.is_superuser:

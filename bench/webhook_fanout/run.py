@@ -830,7 +830,7 @@ def main() -> int:
         from hub.celery import app
         from hub.events.catalogue import register_event_type
 
-        register_event_type(EVENT_TYPE, "Webhook fan-out benchmark")
+        register_event_type(EVENT_TYPE, "Webhook fan-out benchmark", read_scope="payments:read")
         tenant = bench_tenant()
         delete_rows(tenant, endpoints=True)
         create_endpoints(tenant, receivers)

@@ -295,6 +295,9 @@ class CollectionReturnViewSet(CollectionsViewSet):
     def create(self, request, *args, **kwargs):
         data = _validated(ReturnFileUploadSerializer, request.data)
         upload = data["file"]
+        # Django spooled a large upload to a temporary file: check its size there,
+        # before read() brings it into memory.
+        returns.check_return_file_size(upload.size)
         imported = returns.import_return_file(
             tenant=require_tenant(), filename=upload.name, content=upload.read()
         )

@@ -27,6 +27,8 @@ from decimal import Decimal
 
 from lxml import etree
 
+from collection.schemes.bank_xml import parse_bank_document
+
 __all__ = ["Camt054Error", "DebitCreditNotification", "NotifiedReturn", "parse_camt054"]
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.054."
@@ -130,20 +132,9 @@ def _amount(tx, entry, single: bool, position: str) -> tuple[int | None, str | N
 
 
 def _parse_root(data: bytes | str):
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    # No entity expansion, DTD loading or network access: this file comes from outside.
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise Camt054Error(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
-    if root.getroottree().docinfo.doctype:
-        raise Camt054Error("Document", "DOCTYPE declarations are not accepted")
-    qname = etree.QName(root)
-    if qname.localname != "Document" or not (qname.namespace or "").startswith(NAMESPACE_PREFIX):
-        raise Camt054Error("Document", f"not a camt.054 document (root {root.tag!r})")
-    return root
+    return parse_bank_document(
+        data, namespace_prefix=NAMESPACE_PREFIX, kind="camt.054", error=Camt054Error
+    )
 
 
 def parse_camt054(data: bytes | str) -> DebitCreditNotification:

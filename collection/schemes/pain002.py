@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from lxml import etree
 
+from collection.schemes.bank_xml import parse_bank_document
+
 __all__ = [
     "Pain002Error",
     "PaymentInfoStatus",
@@ -156,20 +158,10 @@ def _minor_units(text: str, position: str) -> int:
 
 
 def _parse_root(data: bytes | str):
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    # No entity expansion, DTD loading or network access: this file comes from outside.
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise Pain002Error(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
-    if root.getroottree().docinfo.doctype:
-        raise Pain002Error("Document", "DOCTYPE declarations are not accepted")
-    qname = etree.QName(root)
-    if qname.localname != "Document" or not (qname.namespace or "").startswith(_NAMESPACE_PREFIX):
-        raise Pain002Error("Document", f"not a pain.002 document (root {root.tag!r})")
-    return root, qname.namespace
+    root = parse_bank_document(
+        data, namespace_prefix=_NAMESPACE_PREFIX, kind="pain.002", error=Pain002Error
+    )
+    return root, etree.QName(root).namespace
 
 
 def _transaction(

@@ -31,6 +31,7 @@ import hashlib
 from dataclasses import dataclass
 from io import BytesIO
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from lxml import etree
@@ -53,9 +54,18 @@ from payments import services as payments
 from payments.models import PaymentState
 from tenants.models import Tenant
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 PAIN002_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:pain.002."
 CAMT054_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.054."
+MAX_FILE_BYTES = settings.HUB_RETURN_FILE_MAX_BYTES
+
+
+def check_return_file_size(size: int | None) -> None:
+    if size is None or size > MAX_FILE_BYTES:
+        raise InvalidRequest(
+            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+            code="file_too_large",
+            field="file",
+        )
 
 
 @dataclass(frozen=True)
@@ -252,8 +262,7 @@ def import_return_file(
     *, tenant: Tenant, filename: str, content: bytes, today: dt.date | None = None
 ) -> ImportedReturns:
     today = today or timezone.localdate()
-    if len(content) > MAX_FILE_BYTES:
-        raise InvalidRequest("The file is larger than 20 MB", code="file_too_large", field="file")
+    check_return_file_size(len(content))
     digest = hashlib.sha256(content).hexdigest()
     existing = ReturnFile.objects.filter(tenant=tenant, sha256=digest).first()
     if existing is not None:

@@ -1,5 +1,7 @@
 """Serializer building blocks: strict input, money as integer minor units."""
 
+import functools
+
 from rest_framework import serializers
 
 
@@ -50,7 +52,33 @@ class MinorUnitsField(StrictIntegerField):
         super().__init__(**kwargs)
 
 
+# ISO 4217 codes that are not money anyone pays a government in: precious metals,
+# bond-market units, special drawing rights, "testing" and "no currency".
+_NOT_PAYABLE = {
+    "XAU", "XAG", "XPT", "XPD", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA", "XTS", "XXX",
+}  # fmt: skip
+
+
+@functools.cache
+def iso4217_codes() -> frozenset[str]:
+    """The active ISO 4217 alphabetic codes (pycountry's copy of the ISO list), less
+    the ones above. Any three letters is not a currency: "ABC" or "EUX" must not
+    become a payment."""
+    import pycountry
+
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_PAYABLE
+
+
 class CurrencyField(serializers.RegexField):
+    default_error_messages = {"unknown_currency": "{value!r} is not an ISO 4217 currency code"}
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "ISO 4217 currency code, upper case")
+        kwargs.setdefault("help_text", "ISO 4217 currency code, upper case (EUR, GBP)")
         super().__init__(r"^[A-Z]{3}$", **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        # Not three capitals at all: the pattern's own error says so.
+        if len(value) == 3 and value.isupper() and value not in iso4217_codes():
+            self.fail("unknown_currency", value=value)
+        return value

@@ -12,15 +12,27 @@ from rest_framework.views import APIView
 
 from hub import audit, idempotency
 from hub.api.auth import AgencyPrincipal
+from hub.api.permissions import UNDECLARED
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Set on a Response that shows a secret (``carrying_secret``): its idempotent copy is
+# stored encrypted.
+SENSITIVE_RESPONSE_ATTR = "hub_carries_secret"
+
+
+def carrying_secret(response: Response) -> Response:
+    """Mark ``response`` as showing a secret once, so nothing stores it in clear."""
+    setattr(response, SENSITIVE_RESPONSE_ATTR, True)
+    return response
 
 
 class HubViewMixin:
     model = None
-    read_scope: str | None = None
-    write_scope: str | None = None
+    # Each view says which scope reads and which writes (see hub/api/permissions.py);
+    # left undeclared, the startup check fails and every key is refused.
+    read_scope: object = UNDECLARED
+    write_scope: object = UNDECLARED
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -58,7 +70,10 @@ class HubViewMixin:
                     refused = self.handle_exception(exc)
                 else:
                     idempotency.complete(
-                        record, status_code=response.status_code, body=response.data
+                        record,
+                        status_code=response.status_code,
+                        body=response.data,
+                        carries_secret=getattr(response, SENSITIVE_RESPONSE_ATTR, False),
                     )
                     if _audited(request, response):
                         # In the work's transaction: the write and its audit entry

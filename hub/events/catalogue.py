@@ -1,13 +1,26 @@
-"""Known event types. Apps register theirs at import; endpoints subscribe to them."""
+"""Known event types. Apps register theirs at import; endpoints subscribe to them.
+
+Each type names the API key scope that may read it: an event carries the same data as
+the object it is about (a person's new address, a debt), so ``/api/v1/events`` shows a
+key only the types whose scope it holds, as the object's own endpoints would.
+"""
 
 from __future__ import annotations
 
 EVENT_TYPES: dict[str, str] = {}
+EVENT_READ_SCOPES: dict[str, str] = {}
 
 
-def register_event_type(event_type: str, description: str) -> str:
+def register_event_type(event_type: str, description: str, *, read_scope: str) -> str:
     EVENT_TYPES[event_type] = description
+    EVENT_READ_SCOPES[event_type] = read_scope
     return event_type
+
+
+def readable_event_types(can_read) -> list[str]:
+    """The registered types whose scope ``can_read(scope)`` grants; an unregistered
+    type (one an app no longer publishes) is readable by no key."""
+    return [event_type for event_type, scope in EVENT_READ_SCOPES.items() if can_read(scope)]
 
 
 def is_valid_subscription(pattern: str) -> bool:
@@ -20,5 +33,7 @@ def is_valid_subscription(pattern: str) -> bool:
 
 
 WEBHOOK_PING = register_event_type(
-    "webhook.ping", "Sent on request to check that an endpoint receives and verifies webhooks"
+    "webhook.ping",
+    "Sent on request to check that an endpoint receives and verifies webhooks",
+    read_scope="webhooks:write",
 )

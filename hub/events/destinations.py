@@ -28,16 +28,45 @@ def private_destinations_allowed() -> bool:
     return bool(getattr(settings, "HUB_WEBHOOKS_ALLOW_PRIVATE", settings.DEBUG))
 
 
+# Not globally reachable although Python 3.11's ``ipaddress`` calls them global: the
+# local-use NAT64 prefix (RFC 8215) translates to whatever IPv4 network its operator
+# chose, so the IPv4 address it carries cannot be located reliably, and it is not
+# routed on the internet (IANA special-purpose registry: "Globally Reachable: False").
+_NOT_GLOBAL = (ipaddress.ip_network("64:ff9b:1::/48"),)
+# The well-known NAT64 prefix (RFC 6052) carries the IPv4 address in its last 32 bits.
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped (::ffff:a.b.c.d),
+    6to4 (2002::/16, the relay forwards to the embedded gateway), Teredo (2001::/32:
+    server and client) and NAT64 (64:ff9b::/96, the translator connects to the IPv4)."""
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
 def _internal(address: str) -> bool:
+    """Anything but a globally routable unicast address is internal, in whatever form.
+
+    "Private" is not the test: 100.64.0.0/10 (shared address space, where cloud
+    metadata services such as 100.100.100.200 live) is neither private nor global, and
+    an internal IPv4 address wrapped in an IPv6 form (6to4, Teredo, NAT64, mapped) looks
+    global to a check that does not unwrap it."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _NOT_GLOBAL):
+            return True
+        candidates += _embedded_ipv4(ip)
+    return any(not candidate.is_global or candidate.is_multicast for candidate in candidates)
 
 
 def vetted_address(host: str, port: int) -> str:

@@ -147,6 +147,7 @@ class StatementLineViewSet(HubReadOnlyViewSet):
     serializer_class = StatementLineSerializer
     filterset_class = StatementLineFilter
     read_scope = READ_SCOPE
+    write_scope = WRITE_SCOPE  # no writes here, but who imports statements reads their lines
 
     def get_queryset(self):
         return StatementLine.objects.select_related("statement", "matched").prefetch_related(

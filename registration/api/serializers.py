@@ -36,6 +36,10 @@ class ConstituentCreateSerializer(StrictSerializer):
     registration = RegistrationInputSerializer()
 
 
+class ConstituentLookupSerializer(StrictSerializer):
+    identifier = IdentifierInputSerializer()
+
+
 class ConstituentUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=300, required=False)
     date_of_birth = serializers.DateField(required=False)

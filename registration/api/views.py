@@ -1,5 +1,10 @@
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -11,6 +16,7 @@ from hub.api.views import HubReadOnlyViewSet
 from registration import identifiers, selectors, services
 from registration.api.serializers import (
     ConstituentCreateSerializer,
+    ConstituentLookupSerializer,
     ConstituentSerializer,
     ConstituentUpdateSerializer,
     LifeEventInputSerializer,
@@ -39,19 +45,30 @@ class ConstituentFilter(CreatedRangeFilterSet):
 
     def filter_identifier(self, queryset, name, value):
         scheme, _, raw = value.partition(":")
-        try:
-            normalised = identifiers.normalise(scheme, raw)
-        except identifiers.IdentifierError as exc:
-            raise InvalidRequest(exc.message, code=exc.code, field="identifier") from exc
-        return queryset.filter(
-            identifiers__lookup_hash=selectors.identifier_hash(scheme, normalised)
-        )
+        return holding_identifier(queryset, scheme, raw, field="identifier")
+
+
+def holding_identifier(queryset, scheme: str, raw: str, *, field: str):
+    """The constituents in ``queryset`` with this identifier (found by its keyed hash)."""
+    try:
+        normalised = identifiers.normalise(scheme, raw)
+    except identifiers.IdentifierError as exc:
+        raise InvalidRequest(exc.message, code=exc.code, field=field) from exc
+    return queryset.filter(identifiers__lookup_hash=selectors.identifier_hash(scheme, normalised))
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List constituents your agency is registered with",
-        parameters=[OpenApiParameter("identifier", str)],
+        parameters=[
+            OpenApiParameter(
+                "identifier",
+                str,
+                deprecated=True,
+                description="Deprecated: it puts the identifier in URLs (access logs, "
+                "proxies). Use POST /api/v1/constituents/lookup. <scheme>:<value>.",
+            )
+        ],
     ),
     retrieve=extend_schema(summary="Get a constituent you are registered with"),
 )
@@ -78,7 +95,7 @@ class ConstituentViewSet(HubReadOnlyViewSet):
                 r.constituent_id: r
                 for r in Registration.objects.filter(tenant=tenant, status="active")
             }
-            if self.action == "list"
+            if self.action in ("list", "lookup")
             else {}
         )
         return context
@@ -120,6 +137,28 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         )
         code = status.HTTP_201_CREATED if registered.constituent_created else status.HTTP_200_OK
         return self._render(registered.constituent, code)
+
+    @extend_schema(
+        summary="Find a constituent you are registered with by identifier (sent in the body)",
+        description="The identifier travels in the body, so it stays out of URLs, access "
+        "logs and proxies. Answers like the deprecated `GET ?identifier=` form: the "
+        "matching constituent, or an empty list (also for one only another agency holds).",
+        request=ConstituentLookupSerializer,
+        responses=inline_serializer(
+            "ConstituentLookupResult", {"results": ConstituentSerializer(many=True)}
+        ),
+    )
+    # A look-up reads: POST only to keep the identifier out of the URL. A read key may.
+    @action(detail=False, methods=["post"], write_scope="registration:read")
+    def lookup(self, request):
+        serializer = ConstituentLookupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        identifier = serializer.validated_data["identifier"]
+        found = holding_identifier(
+            self.get_queryset(), identifier["scheme"], identifier["value"], field="identifier"
+        )
+        results = ConstituentSerializer(found, many=True, context=self.get_serializer_context())
+        return Response({"results": results.data})
 
     @extend_schema(
         summary="Correct fields your agency is the source of truth for",

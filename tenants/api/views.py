@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from hub.api.errors import Conflict
 from hub.api.filters import CreatedRangeFilterSet
+from hub.api.permissions import ANY_AGENCY_KEY
 from hub.api.views import HubReadCreateViewSet
 from tenants import services
 from tenants.api.serializers import ServiceSerializer
@@ -30,6 +31,7 @@ class ServiceFilter(CreatedRangeFilterSet):
 class ServiceViewSet(HubReadCreateViewSet):
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilter
+    read_scope = ANY_AGENCY_KEY  # what the agency charges for is no secret to its keys
     write_scope = "services:write"
     model = Service
 

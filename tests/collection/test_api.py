@@ -68,6 +68,7 @@ class TestDebts:
             ({"amount": 10.5}, "amount", "not_integer"),
             ({"amount": 0}, "amount", "min_value"),
             ({"currency": "eur"}, "currency", "invalid_value"),
+            ({"currency": "QQQ"}, "currency", "unknown_currency"),
             ({"service": "svc_nope"}, "service", "does_not_exist"),
             ({"colour": "red"}, "colour", "unknown_field"),
         ],

@@ -64,6 +64,24 @@ def test_credits_and_pending_entries_are_not_returns_of_ours(kwargs):
         (camt054("N", [("A", "MD06", "1.00")]).replace(b"DBIT", b"XXXX"), "Ntfctn", "CdtDbtInd"),
         (b"<Document><x/></Document>", "Document", "not a camt.054"),
         (b"<Document", "line 1", "not well-formed"),
+        (
+            camt054("N", []).replace(
+                b"<Document",
+                b'<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document',
+                1,
+            ),
+            "Document",
+            "DOCTYPE",
+        ),
+        (
+            camt054("N", []).replace(
+                b"</GrpHdr>",
+                b'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="/etc/passwd"/>'
+                b"</GrpHdr>",
+            ),
+            "Document",
+            "XInclude",
+        ),
     ],
 )
 def test_malformed_notifications_are_refused_with_a_position(data, position, reason):

@@ -380,3 +380,11 @@ def test_every_collection_of_a_rejected_batch_or_file_is_rejected(case):
             assert set(ids) <= rejected  # nothing of a rejected batch is left to settle
         else:
             assert not set(ids) & rejected  # nothing accepted is rejected by mistake
+
+
+def test_xinclude_is_refused():
+    include = '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>'
+    data = _doc(HEADER + _batch(GOOD_TX.replace("</TxInfAndSts>", include + "</TxInfAndSts>")))
+    with pytest.raises(Pain002Error) as excinfo:
+        parse_pain002(data)
+    assert "XInclude" in excinfo.value.reason

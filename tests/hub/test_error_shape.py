@@ -104,3 +104,11 @@ def test_rate_limit_is_429_with_retry_after(api):
         assert int(response["Retry-After"]) > 0
     finally:
         ApiKeyRateThrottle.THROTTLE_RATES = original
+
+
+def test_currencies_are_iso_4217_codes():
+    from hub.api.serializers import iso4217_codes
+
+    codes = iso4217_codes()
+    assert {"EUR", "GBP", "USD", "JPY", "XOF", "XCD"} <= codes  # X… national ones stay
+    assert not {"ABC", "EUX", "XAU", "XTS", "XXX"} & codes

@@ -90,3 +90,54 @@ def test_twenty_concurrent_posts_with_one_key_create_one_object(tenant):
     with all_tenants():
         assert Service.objects.filter(tenant=tenant).count() == 1
         assert IdempotencyRecord.objects.filter(tenant=tenant, key="race").count() == 1
+
+
+def _database_text() -> str:
+    """Every row of every table, as text: what a dump or a backup would show."""
+    rows = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 (names from introspection)
+            rows.extend(repr(row) for row in cursor.fetchall())
+    return "\n".join(rows)
+
+
+@pytest.mark.django_db
+def test_responses_carrying_a_webhook_secret_are_never_stored_in_clear(api, settings):
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = True
+    body = {"url": "https://hooks.example.org/hub", "event_types": ["*"]}
+    created = api.post("/api/v1/webhook-endpoints", body, HTTP_IDEMPOTENCY_KEY="ep-1")
+    assert created.status_code == 201
+    secrets_shown = [created.json()["secret"]]
+    assert secrets_shown[0].startswith("whsec_")
+    assert "whsec_" not in _database_text()
+
+    rotate = f"/api/v1/webhook-endpoints/{created.json()['id']}/rotate-secret"
+    rotated = api.post(rotate, HTTP_IDEMPOTENCY_KEY="rot-1")
+    assert rotated.status_code == 200
+    secrets_shown.append(rotated.json()["secret"])
+    dump = _database_text()
+    assert "whsec_" not in dump
+    for secret in secrets_shown:
+        assert secret.removeprefix("whsec_") not in dump
+    with all_tenants():
+        assert IdempotencyRecord.objects.filter(response_body__isnull=True).count() == 2
+
+    # A retry that lost the first answer still gets the same secret back.
+    replayed = api.post("/api/v1/webhook-endpoints", body, HTTP_IDEMPOTENCY_KEY="ep-1")
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert replayed.status_code == 201
+    assert replayed.json() == created.json()
+    rotated_again = api.post(rotate, HTTP_IDEMPOTENCY_KEY="rot-1")
+    assert rotated_again["Idempotent-Replayed"] == "true"
+    assert rotated_again.json() == rotated.json()
+    assert "whsec_" not in _database_text()
+
+
+@pytest.mark.django_db
+def test_responses_without_a_secret_stay_readable_for_support(api):
+    api.post("/api/v1/services", BODY, HTTP_IDEMPOTENCY_KEY="plain")
+    with all_tenants():
+        record = IdempotencyRecord.objects.get(key="plain")
+    assert record.response_body["code"] == "passport"
+    assert record.encrypted_response_body is None

@@ -26,7 +26,7 @@ def test_health_says_when_events_wait_for_a_worker_but_stays_200(tenant):
     from hub.events.outbox import publish
     from tenants.scope import all_tenants
 
-    register_event_type("test.health", "Used by the health test")
+    register_event_type("test.health", "Used by the health test", read_scope="payments:read")
     with transaction.atomic():
         publish(tenant=tenant, type="test.health", subject_id="s1", payload={})
     fresh = APIClient().get("/api/v1/health").json()

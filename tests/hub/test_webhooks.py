@@ -21,7 +21,9 @@ from tenants.scope import all_tenants
 from tests.support.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
-TEST_EVENT = register_event_type("test.happened", "Used by the test suite")
+TEST_EVENT = register_event_type(
+    "test.happened", "Used by the test suite", read_scope="payments:read"
+)
 SCHEDULE = delivery.DEFAULT_RETRY_SCHEDULE
 
 
@@ -231,7 +233,7 @@ def test_endpoints_receive_only_subscribed_types(tenant, receivers):
 
 def test_subscribers_run_once_even_when_dispatched_twice(tenant):
     calls = []
-    event_type = register_event_type("test.counted", "test")
+    event_type = register_event_type("test.counted", "test", read_scope="payments:read")
 
     @subscribe(event_type, name="tests.counter")
     def count(event):
@@ -249,7 +251,7 @@ def test_subscribers_run_once_even_when_dispatched_twice(tenant):
 
 
 def test_failing_subscriber_is_retried_without_rerunning_others(tenant):
-    event_type = register_event_type("test.flaky", "test")
+    event_type = register_event_type("test.flaky", "test", read_scope="payments:read")
     good, flaky = [], []
 
     @subscribe(event_type, name="tests.good")
@@ -300,6 +302,24 @@ def test_rotated_secret_overlaps_so_both_verify(api, tenant, receivers):
     Webhook(rotated["secret"]).verify(got.body, got.headers)  # the new one verifies too
 
 
+# Internal addresses that a "private?" check let through: shared address space
+# (100.64.0.0/10, where cloud metadata services listen) and IPv4 internals wrapped in
+# IPv6 forms (6to4, Teredo, NAT64, IPv4-mapped), each reaching 127.0.0.1 or 10.0.0.8.
+SSRF_FORMS = [
+    "http://100.64.0.1/hook",
+    "http://100.100.100.200/latest/meta-data",
+    "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+    "http://[2002:a00:8::1]/hook",  # 6to4 of 10.0.0.8
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fff7]/hook",  # Teredo, client 10.0.0.8
+    "http://[2001:0:a00:8:8000:63bf:3fff:fdd2]/hook",  # Teredo, server 10.0.0.8
+    "http://[64:ff9b::7f00:1]/hook",  # NAT64 (well-known prefix) of 127.0.0.1
+    "http://[64:ff9b:1::a00:8]/hook",  # local-use NAT64 prefix
+    "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped
+    "http://[::ffff:a00:8]/hook",
+]
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -307,6 +327,7 @@ def test_rotated_secret_overlaps_so_both_verify(api, tenant, receivers):
         "http://10.0.0.8/hook",
         "http://169.254.169.254/latest",
         "http://[::1]/hook",
+        *SSRF_FORMS,
         "file:///etc/passwd",
         "gopher://example.org/",
     ],
@@ -329,6 +350,30 @@ def test_delivery_rechecks_the_destination(tenant, receivers, settings):
     assert receiver.received == []
     with all_tenants():
         assert "refused" in WebhookDelivery.objects.get().attempts.get().error
+
+
+@pytest.mark.parametrize("url", SSRF_FORMS)
+def test_delivery_refuses_every_internal_form_at_send_time(tenant, receivers, settings, url):
+    # An endpoint stored before the check knew these forms (or written around the API)
+    # is refused again when sending.
+    endpoint = endpoint_for(tenant, receivers())
+    with all_tenants():
+        endpoint.url = url
+        endpoint.save(update_fields=["url"])
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = False
+    publish_committed(tenant)
+    deliver_everything()
+    with all_tenants():
+        assert WebhookDelivery.objects.get().attempts.get().error.startswith("refused:")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.215.14", "2606:4700::1111", "2002:5db8:d70e::1", "64:ff9b::5db8:d70e"],
+)
+def test_public_addresses_stay_allowed_in_every_form(address):
+    # 6to4 and NAT64 of a public IPv4 address lead to that public address.
+    assert destinations._internal(address) is False
 
 
 def test_a_name_that_rebinds_to_an_internal_address_after_the_check_is_not_reached(

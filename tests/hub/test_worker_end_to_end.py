@@ -17,7 +17,9 @@ from hub.events.catalogue import register_event_type
 from hub.events.outbox import publish
 from tests.support.receiver import WebhookReceiver
 
-EVENT = register_event_type("test.worker", "Used by the worker end-to-end test")
+EVENT = register_event_type(
+    "test.worker", "Used by the worker end-to-end test", read_scope="payments:read"
+)
 
 
 @contextmanager

@@ -36,6 +36,9 @@ def error(response):
         ({"amount": 0}, "amount", "min_value"),
         ({"amount": True}, "amount", "not_integer"),
         ({"currency": "eur"}, "currency", "invalid_value"),
+        ({"currency": "ABC"}, "currency", "unknown_currency"),  # three letters, no currency
+        ({"currency": "EUX"}, "currency", "unknown_currency"),
+        ({"currency": "XXX"}, "currency", "unknown_currency"),  # ISO's "no currency"
         ({"description": "   "}, "description", "blank"),
         ({"service": "svc_nope"}, "service", "does_not_exist"),
         ({"return_url": "javascript:alert(1)"}, "return_url", "invalid_value"),

@@ -251,6 +251,23 @@ def test_old_timestamp_wrong_secret_and_unknown_agency_are_refused(
     assert within.status_code == 200
 
 
+def test_a_signature_dated_in_the_future_beyond_the_tolerance_is_refused(
+    tenant, stripe_payment, client
+):
+    evt = event("payment_intent.succeeded", intent("payment_intent_succeeded", stripe_payment))
+    ahead = post_event(client, tenant, evt, WEBHOOK_SECRET, timestamp=int(time.time()) + 3600)
+    assert ahead.status_code == 400
+    assert ahead.json()["error"]["code"] == "invalid_signature"
+    just_over = post_event(client, tenant, evt, WEBHOOK_SECRET, timestamp=int(time.time()) + 330)
+    assert just_over.status_code == 400
+    assert reload(tenant, stripe_payment).state == "created"
+    with all_tenants():
+        assert not StripeEventReceipt.objects.exists()
+    # A clock a little ahead of ours is fine.
+    skewed = post_event(client, tenant, evt, WEBHOOK_SECRET, timestamp=int(time.time()) + 60)
+    assert skewed.status_code == 200
+
+
 def test_a_duplicate_event_is_applied_once(tenant, stripe_payment, client):
     evt = event("payment_intent.succeeded", intent("payment_intent_succeeded", stripe_payment))
     first = post_event(client, tenant, evt, WEBHOOK_SECRET)

@@ -292,3 +292,17 @@ def test_refreshing_statistics_runs_inside_the_import_transaction(tenant):
     with transaction.atomic(), tenant_scope(tenant):
         bulk.refresh_statistics(StatementLine, rows_written=bulk.STATISTICS_THRESHOLD)
         assert StatementLine.objects.count() == 0
+
+
+def test_a_statement_with_a_doctype_is_refused_whole(finance_api, tenant, today):
+    document = camt053([Entry(1250)], booked=today).replace(
+        b"<Document",
+        b'<!DOCTYPE Document [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Document',
+        1,
+    )
+    response = upload(finance_api, document)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_statement", "file")
+    assert "DOCTYPE" in error["message"]
+    assert stored(tenant) == (0, 0, 0)

@@ -502,7 +502,8 @@ def test_elements_of_another_namespace_are_ignored():
     assert entry.amount == 100
 
 
-def test_external_entities_are_not_resolved(tmp_path):
+def test_a_doctype_with_external_entities_is_refused(tmp_path):
+    # As pain.002 is: a DOCTYPE is refused outright, whatever it declares.
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     document = camt([ntry(extra="<AddtlNtryInf>&xxe;</AddtlNtryInf>")]).replace(
@@ -510,8 +511,34 @@ def test_external_entities_are_not_resolved(tmp_path):
         f'<!DOCTYPE Document [<!ENTITY xxe SYSTEM "file://{secret}">]><Document'.encode(),
         1,
     )
-    (entry,) = parse_camt053(io.BytesIO(document)).entries
-    assert "TOP-SECRET" not in repr(entry)
+    with pytest.raises(StatementError, match="DOCTYPE declarations are not accepted"):
+        list(parse_camt053(io.BytesIO(document)).entries)
+    with pytest.raises(StatementError, match="DOCTYPE"):
+        detect_format(document[:4096])
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        "<!DOCTYPE Document>",
+        '<!DOCTYPE Document SYSTEM "http://example.org/camt.dtd">',
+        '<!DOCTYPE Document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>',
+    ],
+)
+def test_any_doctype_is_refused(doctype):
+    document = camt([ntry()]).replace(b"<Document", doctype.encode() + b"<Document", 1)
+    with pytest.raises(StatementError, match="DOCTYPE"):
+        list(parse_camt053(io.BytesIO(document)).entries)
+
+
+def test_xinclude_is_refused():
+    include = (
+        '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"'
+        ' parse="text"/>'
+    )
+    document = camt([ntry(extra=f"<AddtlNtryInf>{include}</AddtlNtryInf>")])
+    with pytest.raises(StatementError, match="XInclude is not accepted"):
+        list(parse_camt053(io.BytesIO(document)).entries)
 
 
 # --- MT940 ------------------------------------------------------------------------------

@@ -5,13 +5,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubReadOnlyViewSet, HubViewSet
+from hub.api.permissions import ANY_AGENCY_KEY, key_grants
+from hub.api.views import HubReadOnlyViewSet, HubViewSet, carrying_secret
 from hub.events import endpoints
 from hub.events.api.serializers import (
     EventSerializer,
     WebhookEndpointSerializer,
     WebhookEndpointWithSecretSerializer,
 )
+from hub.events.catalogue import readable_event_types
 from hub.events.models import Event, WebhookEndpoint
 from tenants.scope import require_tenant
 
@@ -35,6 +37,9 @@ class WebhookEndpointViewSet(
     model = WebhookEndpoint
     serializer_class = WebhookEndpointSerializer
     filterset_class = CreatedRangeFilterSet
+    # Endpoint URLs and subscriptions are for whoever manages webhooks (no read scope
+    # of their own exists): reading needs the write scope too.
+    read_scope = "webhooks:write"
     write_scope = "webhooks:write"
     http_method_names = ["get", "post", "patch"]
 
@@ -74,7 +79,7 @@ class WebhookEndpointViewSet(
         serializer = WebhookEndpointWithSecretSerializer(
             created.endpoint, context={"secret": created.secret}
         )
-        return Response(serializer.data, status=status_code)
+        return carrying_secret(Response(serializer.data, status=status_code))
 
 
 class EventFilter(CreatedRangeFilterSet):
@@ -91,6 +96,19 @@ class EventFilter(CreatedRangeFilterSet):
     retrieve=extend_schema(summary="Get one event"),
 )
 class EventViewSet(HubReadOnlyViewSet):
+    """Any key of the agency may list events, but sees only the types its scopes
+    grant (each type's scope is in the catalogue): a payment key does not read a
+    person's new address from a life event."""
+
     model = Event
     serializer_class = EventSerializer
     filterset_class = EventFilter
+    read_scope = ANY_AGENCY_KEY
+    write_scope = None
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no request
+            return Event.objects.none()
+        api_key = self.request.user.api_key
+        readable = readable_event_types(lambda scope: key_grants(api_key, scope))
+        return super().get_queryset().filter(type__in=readable)
