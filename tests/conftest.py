@@ -35,7 +35,10 @@ def pytest_collection_modifyitems(config, items):
 def _fresh_throttle_cache():
     from django.core.cache import cache
 
+    from hub.api.throttling import shared_cache
+
     cache.clear()
+    shared_cache.reset()
     yield
 
 
