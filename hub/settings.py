@@ -247,6 +247,15 @@ SPECTACULAR_SETTINGS = {
 CELERY_REDIS_TRANSPORT_OPTIONS = {
     # Longer than any countdown the hub schedules, so Redis does not redeliver early.
     "visibility_timeout": 2 * 3600,
+    # A Redis that vanishes without closing the TCP connection (failover, a firewall's
+    # idle timeout) must not leave a publish or the worker's BRPOP waiting forever:
+    # commands time out (above the 1 s BRPOP), connects give up after 2 s, and kombu
+    # drops and reopens a BRPOP or pub/sub connection whose reply is overdue.
+    "socket_timeout": 10,
+    "socket_connect_timeout": 2,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
 }
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
@@ -262,6 +271,21 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = CELERY_REDIS_TRANSPORT_OPTIONS
+# The worker outlives a broker outage: it retries the connection for ever, also when the
+# broker is not there yet at start, and resumes consuming when it answers again (a
+# supervisor restart is the last resort; docs/operator-guide.md, "When something fails").
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+# A web request that publishes while the broker is down tries twice, briefly, and then
+# leaves the event to the outbox sweep: the request must not wait on the broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
