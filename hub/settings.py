@@ -245,8 +245,15 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. Without a broker URL the worker and the web process meet in a folder.
 CELERY_REDIS_TRANSPORT_OPTIONS = {
-    # Longer than any countdown the hub schedules, so Redis does not redeliver early.
-    "visibility_timeout": 2 * 3600,
+    # Redis hands a message a worker took but never acknowledged (the worker was killed)
+    # to another worker after this long. It must outlast the longest a message may stay
+    # unacknowledged in a live worker — a webhook retry's countdown (at most 600 s, see
+    # hub/events/delivery.py) plus the task time limit (600 s) — or Redis would hand out
+    # a second copy of a task still waiting or running. Recovery after a crash does not
+    # wait for it: the sweepers find the work in PostgreSQL (stalled collection chunks
+    # after HUB_COLLECTION_STALLED_AFTER_SECONDS, pending events and deliveries every
+    # HUB_OUTBOX_SWEEP_SECONDS), so the timeout only bounds how long a lost copy lingers.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800")),
     # A Redis that vanishes without closing the TCP connection (failover, a firewall's
     # idle timeout) must not leave a publish or the worker's BRPOP waiting forever:
     # commands time out (above the 1 s BRPOP), connects give up after 2 s, and kombu
@@ -303,8 +310,16 @@ HUB_HEALTH_MAX_OUTBOX_LAG_SECONDS = int(os.environ.get("HUB_HEALTH_MAX_OUTBOX_LA
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Installed into django-celery-beat's tables on start: operators edit them in the admin.
+# The sweepers' pace decides how soon work a dead worker held resumes (see
+# collection/services/runs.py): a chunk quiet for HUB_COLLECTION_STALLED_AFTER_SECONDS is
+# requeued at the next sweep, within about 2.5 minutes of the crash with the defaults.
+HUB_OUTBOX_SWEEP_SECONDS = float(os.environ.get("HUB_OUTBOX_SWEEP_SECONDS", "30"))
+HUB_COLLECTION_SWEEP_SECONDS = float(os.environ.get("HUB_COLLECTION_SWEEP_SECONDS", "30"))
+HUB_COLLECTION_STALLED_AFTER_SECONDS = int(
+    os.environ.get("HUB_COLLECTION_STALLED_AFTER_SECONDS", "120")
+)
 CELERY_BEAT_SCHEDULE: dict = {
-    "hub-sweep-outbox": {"task": "hub.sweep_outbox", "schedule": 30.0},
+    "hub-sweep-outbox": {"task": "hub.sweep_outbox", "schedule": HUB_OUTBOX_SWEEP_SECONDS},
     "hub-purge-idempotency-keys": {"task": "hub.purge_idempotency_keys", "schedule": 3600.0},
     "payments-expire-unfinished": {
         "task": "payments.expire_unfinished_payments",
@@ -315,7 +330,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "collection-daily": {"task": "collection.daily", "schedule": crontab(hour=5, minute=30)},
     "collection-resume-stalled-runs": {
         "task": "collection.resume_stalled_runs",
-        "schedule": 300.0,
+        "schedule": HUB_COLLECTION_SWEEP_SECONDS,
     },
     # Stripe payouts first, then yesterday's reconciliation once statements are in.
     "reconciliation-sweep-stripe-payouts": {

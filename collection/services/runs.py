@@ -22,8 +22,12 @@ How a run works
    the same PaymentIntent instead of debiting twice.
 4. A worker killed mid-batch loses only that batch's uncommitted transaction: the row
    locks go with its connection and the instalments are due again for the next worker.
-   The sweeper (``resume_stalled_runs``, beat) requeues chunks of runs that have not
-   finished; a chunk is ``done`` when nothing in it is due and nothing is pending.
+   Each batch and each provider answer stamps the chunk's ``progressed_at``; the sweeper
+   (``resume_stalled_runs``, beat) requeues a pending chunk that has been quiet for
+   ``STALLED_AFTER``. The cut-off can be short because requeueing a chunk that a slow
+   worker still works is harmless (the row locks above), while a dead worker's message
+   would otherwise wait in Redis for the broker's visibility timeout (hours).
+   A chunk is ``done`` when nothing in it is due and nothing is pending.
 5. ``finish_run`` runs after every chunk; under a lock on the run row, the first call that
    finds every chunk done writes the bank file (if any), the totals and the
    ``collection_run.completed`` event. Later calls see the run completed and do nothing.
@@ -39,6 +43,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -71,8 +76,10 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-# Longer than a chunk task may run (CELERY_TASK_TIME_LIMIT): after that, nobody is working it.
-STALLED_AFTER = dt.timedelta(minutes=15)
+# A chunk with no progress for this long has lost its worker. Progress is stamped after
+# every batch (a few seconds of database work) and every provider call (Stripe's client
+# gives up after 80 s), so two minutes of silence is no slow worker but a dead one.
+STALLED_AFTER = dt.timedelta(seconds=int(django_settings.HUB_COLLECTION_STALLED_AFTER_SECONDS))
 
 R = CollectionRun.State
 A = CollectionAttempt.State
@@ -191,6 +198,7 @@ def collect_chunk(
         return outcome
     collector = get_collector(run.provider)
     settings = collection_settings(run.tenant)
+    _mark_progress(chunk)
     _resume_pending(run, chunk, collector, outcome)
     while True:
         if _runs_paused(run.tenant_id):
@@ -199,15 +207,22 @@ def collect_chunk(
         claimed = _claim_batch(run, chunk, collector, settings, batch_size, outcome)
         if claimed is None:
             break
+        _mark_progress(chunk)
         waiting = outcome.waiting
         for attempt in claimed:
             _submit_externally(attempt, collector, outcome)
+            _mark_progress(chunk)
         if outcome.waiting > waiting:
             break  # the provider is down: claim no more until the sweeper tries again
         if throttle:
             time.sleep(throttle)
     outcome.done = _close_chunk_if_finished(run, chunk)
     return outcome
+
+
+def _mark_progress(chunk: CollectionChunk) -> None:
+    """Tell the sweeper this chunk has a live worker (see ``stalled_chunk_ids``)."""
+    CollectionChunk.objects.filter(pk=chunk.pk).update(progressed_at=timezone.now())
 
 
 def _claim_batch(
@@ -415,6 +430,7 @@ def _resume_pending(run, chunk, collector, outcome: ChunkOutcome) -> None:
     ).select_related("instalment__debt", "instalment__mandate", "payment__provider_account")
     for attempt in pending:
         _submit_externally(attempt, collector, outcome)
+        _mark_progress(chunk)
 
 
 def _submit_externally(attempt, collector, outcome: ChunkOutcome) -> None:
@@ -540,17 +556,26 @@ def process_run(
     return finish_run(run=run)
 
 
-def stalled_chunk_ids(*, tenant: Tenant, now: dt.datetime) -> list[int]:
-    """Chunks of runs that should have finished by now: their worker died, or the broker
-    lost the task. Requeueing a chunk someone is still working is harmless."""
-    return list(
-        CollectionChunk.objects.filter(
-            tenant=tenant,
-            state=CollectionChunk.State.PENDING,
-            run__state=R.RUNNING,
-            run__created_at__lte=now - STALLED_AFTER,
-        ).values_list("pk", flat=True)
-    )
+def take_stalled_chunk_ids(*, tenant: Tenant, now: dt.datetime) -> list[int]:
+    """Pending chunks nobody has worked for ``STALLED_AFTER`` (since the run started, if
+    no worker ever took them): their worker died, or the broker lost the task.
+
+    They are stamped as progressed now, for the sweeper is about to requeue them: a chunk
+    still waiting in a long queue is requeued once per ``STALLED_AFTER``, not at every
+    sweep. Requeueing a chunk someone is still working is harmless."""
+    cutoff = now - STALLED_AFTER
+    with transaction.atomic():
+        ids = list(
+            CollectionChunk.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(tenant=tenant, state=CollectionChunk.State.PENDING, run__state=R.RUNNING)
+            .filter(
+                Q(progressed_at__lte=cutoff)
+                | Q(progressed_at__isnull=True, run__created_at__lte=cutoff)
+            )
+            .values_list("pk", flat=True)
+        )
+        CollectionChunk.objects.filter(pk__in=ids).update(progressed_at=now)
+    return ids
 
 
 def unfinished_runs(*, tenant: Tenant) -> list[CollectionRun]:
