@@ -23,6 +23,7 @@ from .calendars import (
 from .lead_times import (
     earliest_settlement_date,
     is_due_for_submission,
+    latest_run_date,
     refund_right_end,
     return_window_end,
     run_collection_date,
@@ -85,6 +86,7 @@ __all__ = [
     "earliest_settlement_date",
     "is_business_day",
     "is_due_for_submission",
+    "latest_run_date",
     "mandate_usable_from",
     "mask_account",
     "next_business_day",

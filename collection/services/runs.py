@@ -63,7 +63,13 @@ from collection.providers import (
     SubmissionDeclined,
     get_collector,
 )
-from collection.schemes import Pain008Error, Scheme, SequenceType, run_collection_date
+from collection.schemes import (
+    Pain008Error,
+    Scheme,
+    SequenceType,
+    latest_run_date,
+    run_collection_date,
+)
 from collection.selectors import collection_settings, due_instalments
 from collection.services import debts
 from collection.services.payloads import instalment_payload, run_payload
@@ -109,12 +115,22 @@ def start_run(
 ) -> CollectionRun:
     """Create a run for ``run_date`` and its chunks; queue the chunks once committed.
 
-    A paused agency or an incomplete set-up is refused (422). The daily schedule passes
+    A run dated beyond today plus the scheme lead time, a paused agency or an incomplete
+    set-up is refused (422). The daily schedule passes
     ``record_refusal`` so that a set-up problem that holds up due instalments leaves a
     failed run operators can see.
     A scheduled run exists once per agency and day: asking again returns it.
     """
     settings = collection_settings(tenant)
+    today = timezone.localdate()
+    latest = latest_run_date(today, buffer_days=settings.submission_buffer_days)
+    if run_date > latest:
+        raise RuleViolation(
+            f"A collection run can be dated at most {latest.isoformat()} (today plus the "
+            "scheme lead time): a later run would present instalments that are not due yet",
+            code="run_date_too_far_ahead",
+            field="run_date",
+        )
     if settings.runs_paused:
         raise RuleViolation(
             f"Collection runs are paused for this agency: {settings.paused_reason or 'paused'}",
