@@ -360,6 +360,8 @@ HUB_WEBHOOK_RETRY_SCHEDULE = [
         "HUB_WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"]
     )
 ]
+# A delivery is claimed for this long while it is sent (see hub/events/delivery.py).
+HUB_WEBHOOK_LEASE_SECONDS = int(os.environ.get("HUB_WEBHOOK_LEASE_SECONDS", "120"))
 # Only a development hub may call webhooks on its own network (SSRF protection).
 HUB_WEBHOOKS_ALLOW_PRIVATE = env_bool("HUB_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +29,7 @@ class WebhookReceiver:
     secret: str | None = None
     fail_first: int = 0  # answer 500 to this many requests before accepting
     always_fail: bool = False
+    delay: float = 0.0  # seconds to think before answering (a slow agency system)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -65,6 +67,8 @@ class WebhookReceiver:
                 with receiver.lock:
                     number = len(receiver.received)
                     receiver.received.append(Received(headers, body, verified, error))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 failing = receiver.always_fail or number < receiver.fail_first
                 status = 500 if failing else (200 if verified or not receiver.secret else 401)
                 reply = b"nope" if status != 200 else b"ok"
