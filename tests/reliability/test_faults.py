@@ -67,10 +67,10 @@ def hub(redis, tmp_path):
     started: list[CeleryProcess] = []
     env = subprocess_env(redis)
 
-    def start(kind: str) -> CeleryProcess:
+    def start(kind: str, wait: bool = True) -> CeleryProcess:
         process = CeleryProcess(kind, env, tmp_path)
         started.append(process)
-        return process.start()
+        return process.start(wait=wait)
 
     start.logs = lambda: "\n".join(f"--- {p.name}\n{p.tail()}" for p in started)
     with redis_at(redis.url(0)):
@@ -102,8 +102,9 @@ def event_ids(tenant, prefix: str) -> set[str]:
 def test_redis_stopped_during_api_writes_loses_no_request_and_no_event(
     tenant, redis, hub, receiver
 ):
-    worker = hub("worker")
-    beat = hub("beat")
+    worker, beat = hub("worker", wait=False), hub("beat", wait=False)
+    worker.wait_ready()
+    beat.wait_ready()
     receiver.secret = endpoints.create_endpoint(
         tenant=tenant, url=receiver.url, event_types=["payment.*"]
     ).secret
@@ -154,16 +155,18 @@ def test_redis_stopped_during_api_writes_loses_no_request_and_no_event(
 def test_worker_killed_during_a_collection_run_presents_nothing_twice_and_loses_nothing(
     tenant, hub, receiver
 ):
+    # The processes start while the data is made (they take seconds to import Django).
+    beat, first = hub("beat", wait=False), hub("worker", wait=False)
     collections = Collections(tenant)
-    collections.update_settings(chunk_size=5)
-    instalments = 60
+    collections.update_settings(chunk_size=4)
+    instalments = 40
     for _ in range(instalments):
         collections.debt_in_plan(amount=1200)  # three instalments of 400; the first is due
     receiver.secret = endpoints.create_endpoint(
         tenant=tenant, url=receiver.url, event_types=["instalment.submitted", "collection_run.*"]
     ).secret
-    hub("beat")
-    first = hub("worker")
+    beat.wait_ready()
+    first.wait_ready()
     with tenant_scope(tenant):
         run = runs.start_run(tenant=tenant, run_date=LEAP_DAY, trigger="api")
     assert run.selected_count == instalments
@@ -223,8 +226,9 @@ def test_worker_killed_during_deliveries_loses_no_event(tenant, hub, receiver):
     receiver.secret = endpoints.create_endpoint(
         tenant=tenant, url=receiver.url, event_types=["test.*"]
     ).secret
-    hub("beat")
-    first = hub("worker")
+    beat, first = hub("beat", wait=False), hub("worker", wait=False)
+    beat.wait_ready()
+    first.wait_ready()
     count = 120
     with transaction.atomic():
         publish_many(EventSpec(tenant, FAULT_EVENT, f"s{n}", {"n": n}) for n in range(count))

@@ -201,7 +201,7 @@ class CeleryProcess:
             "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile=",
         ]  # fmt: skip
 
-    def start(self, ready_timeout: float = 30.0) -> CeleryProcess:
+    def start(self, wait: bool = True) -> CeleryProcess:
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command(),
@@ -211,6 +211,9 @@ class CeleryProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        return self.wait_ready() if wait else self
+
+    def wait_ready(self, ready_timeout: float = 30.0) -> CeleryProcess:
         ready = b" ready." if self.kind == "worker" else b"beat: Starting"
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
