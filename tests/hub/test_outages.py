@@ -1,4 +1,4 @@
-"""Redis down (cache and broker): the API keeps accepting writes, health says degraded.
+"""Outages of Redis (cache and broker) and of the database, seen from the API.
 
 Payments and the event outbox live in PostgreSQL; Redis holds rate-limit counters and
 the Celery queue. Its outage delays webhooks (the sweep dispatches the outbox once the
@@ -70,3 +70,41 @@ def test_the_rate_limit_still_holds_per_process_while_the_cache_is_down(
     assert statuses == [200, 200, 200, 429, 429]
     warnings = [r for r in caplog.records if "shared cache unreachable" in r.getMessage()]
     assert len(warnings) == 1  # once per outage window, not once per request
+
+
+@pytest.fixture
+def unreachable_database():
+    """The default connection pointed at a database that cannot be opened, as during an
+    outage; the real settings come back afterwards."""
+    from django.db import connection
+
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "postgresql":
+        from tests.support.faults import free_port
+
+        connection.settings_dict["PORT"] = free_port()
+    else:
+        connection.settings_dict["NAME"] = "/nonexistent/hub-outage/db.sqlite3"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_database_answers_503_in_the_error_shape(api, service, request):
+    api.get("/api/v1/payments")  # the key is valid while the database is there
+    request.getfixturevalue("unreachable_database")
+
+    response = api.post("/api/v1/payments", payment(service, 1))
+    health = APIClient().get("/api/v1/health")
+
+    assert response.status_code == 503, response.content
+    assert response.headers["Retry-After"] == "5"
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("service_unavailable", "database_unavailable")
+    assert health.status_code == 503
+    assert health.json()["status"] == "down" and "database" in health.json()["degraded"]
