@@ -237,7 +237,7 @@ def collect_chunk(
 
 
 def _mark_progress(chunk: CollectionChunk) -> None:
-    """Tell the sweeper this chunk has a live worker (see ``stalled_chunk_ids``)."""
+    """Tell the sweeper this chunk has a live worker (see ``take_stalled_chunk_ids``)."""
     CollectionChunk.objects.filter(pk=chunk.pk).update(progressed_at=timezone.now())
 
 
