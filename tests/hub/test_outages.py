@@ -6,6 +6,7 @@ broker is back) but must not refuse a single request.
 """
 
 import logging
+import time
 
 import pytest
 from rest_framework.test import APIClient
@@ -108,3 +109,30 @@ def test_an_unreachable_database_answers_503_in_the_error_shape(api, service, re
     assert (error["type"], error["code"]) == ("service_unavailable", "database_unavailable")
     assert health.status_code == 503
     assert health.json()["status"] == "down" and "database" in health.json()["degraded"]
+
+
+def test_the_rate_limiter_goes_back_to_the_shared_counters_when_redis_returns(
+    api, monkeypatch, tmp_path
+):
+    from redis import Redis
+
+    from hub.api import throttling
+    from tests.support.faults import RedisServer
+
+    if not RedisServer.available():
+        pytest.skip("redis-server is not installed")
+    monkeypatch.setattr(throttling, "CACHE_RETRY_AFTER", 0.5)
+    redis = RedisServer(tmp_path)  # its port is chosen; nothing listens on it yet
+    try:
+        with redis_at(redis.url(0)):
+            assert api.get("/api/v1/payments").status_code == 200  # counted per process
+            assert not throttling.shared_cache.usable(time.monotonic())
+            redis.start()
+            time.sleep(0.6)
+            assert api.get("/api/v1/payments").status_code == 200
+            # Counted in Redis again: the window's counter is there.
+            assert throttling.shared_cache.usable(time.monotonic())
+            counters = Redis.from_url(redis.url(0)).keys("*throttle_api_key*")
+            assert len(counters) == 1, counters
+    finally:
+        redis.stop()
