@@ -35,7 +35,9 @@ def database_ok() -> tuple[bool, str]:
 def broker_ok() -> tuple[bool, str]:
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            # One quick retry, not kombu's 2-second wait: a load balancer's probe must get
+            # its answer (degraded, still 200) well within its own timeout.
+            conn.ensure_connection(max_retries=1, interval_start=0.2, timeout=2)
             return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "ok"
     except Exception as exc:
         return False, type(exc).__name__

@@ -136,3 +136,12 @@ def test_the_rate_limiter_goes_back_to_the_shared_counters_when_redis_returns(
             assert len(counters) == 1, counters
     finally:
         redis.stop()
+
+
+def test_health_answers_quickly_while_redis_is_down():
+    with redis_at(stopped_redis_url()):
+        started = time.monotonic()
+        response = APIClient().get("/api/v1/health")
+        took = time.monotonic() - started
+    assert response.json()["status"] == "degraded"
+    assert took < 1.5, took  # a load balancer's probe typically gives up after 2-5 s
