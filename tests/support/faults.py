@@ -88,7 +88,7 @@ def redis_cache(url: str) -> dict:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
-            "OPTIONS": settings.CACHES["default"].get("OPTIONS", {}),
+            "OPTIONS": settings.REDIS_CACHE_OPTIONS,
         }
     }
 
