@@ -400,6 +400,9 @@ class CollectionChunk(TenantOwnedModel):
     instalment_ids = models.JSONField(default=list)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Last sign that someone works the chunk (a batch presented, a provider answered) or
+    # that the sweeper requeued it: a pending chunk quiet for longer has lost its worker.
+    progressed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "number"]

@@ -48,7 +48,7 @@ def collect_chunk(chunk_id: int) -> bool:
 
 @shared_task(name="collection.resume_stalled_runs")
 def resume_stalled_runs() -> int:
-    """Beat, every few minutes: requeue chunks nobody finished, finish orphaned runs."""
+    """Beat, every 30 s: requeue chunks whose worker died, finish orphaned runs."""
     now = timezone.now()
     requeued = 0
     for tenant in _active_tenants():
@@ -57,7 +57,7 @@ def resume_stalled_runs() -> int:
                 continue  # resumed when an operator lifts the pause
             for run in runs.unfinished_runs(tenant=tenant):
                 runs.finish_run(run=run)
-            for chunk_id in runs.stalled_chunk_ids(tenant=tenant, now=now):
+            for chunk_id in runs.take_stalled_chunk_ids(tenant=tenant, now=now):
                 collect_chunk.delay(chunk_id)
                 requeued += 1
     return requeued

@@ -152,9 +152,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache only holds rate-limit counters: when Redis is unreachable a request must find
+# out in well under a second and carry on (hub/api/throttling.py).
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_CACHE_OPTIONS,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -245,6 +252,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery. Without a broker URL the worker and the web process meet in a folder.
+CELERY_REDIS_TRANSPORT_OPTIONS = {
+    # Redis hands a message a worker took but never acknowledged (the worker was killed)
+    # to another worker after this long. It must outlast the longest a message may stay
+    # unacknowledged in a live worker — a webhook retry's countdown (at most 600 s, see
+    # hub/events/delivery.py) plus the task time limit (600 s) — or Redis would hand out
+    # a second copy of a task still waiting or running. Recovery after a crash does not
+    # wait for it: the sweepers find the work in PostgreSQL (stalled collection chunks
+    # after HUB_COLLECTION_STALLED_AFTER_SECONDS, pending events and deliveries every
+    # HUB_OUTBOX_SWEEP_SECONDS), so the timeout only bounds how long a lost copy lingers.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800")),
+    # A Redis that vanishes without closing the TCP connection (failover, a firewall's
+    # idle timeout) must not leave a publish or the worker's BRPOP waiting forever:
+    # commands time out (above the 1 s BRPOP), connects give up after 2 s, and kombu
+    # drops and reopens a BRPOP or pub/sub connection whose reply is overdue.
+    "socket_timeout": 10,
+    "socket_connect_timeout": 2,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
+}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
@@ -258,8 +285,22 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # Longer than any countdown the hub schedules, so Redis does not redeliver early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = CELERY_REDIS_TRANSPORT_OPTIONS
+# The worker outlives a broker outage: it retries the connection for ever, also when the
+# broker is not there yet at start, and resumes consuming when it answers again (a
+# supervisor restart is the last resort; docs/operator-guide.md, "When something fails").
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+# A web request that publishes while the broker is down tries twice, briefly, and then
+# leaves the event to the outbox sweep: the request must not wait on the broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -277,8 +318,16 @@ HUB_HEALTH_MAX_OUTBOX_LAG_SECONDS = int(os.environ.get("HUB_HEALTH_MAX_OUTBOX_LA
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Installed into django-celery-beat's tables on start: operators edit them in the admin.
+# The sweepers' pace decides how soon work a dead worker held resumes (see
+# collection/services/runs.py): a chunk quiet for HUB_COLLECTION_STALLED_AFTER_SECONDS is
+# requeued at the next sweep, within about 2.5 minutes of the crash with the defaults.
+HUB_OUTBOX_SWEEP_SECONDS = float(os.environ.get("HUB_OUTBOX_SWEEP_SECONDS", "30"))
+HUB_COLLECTION_SWEEP_SECONDS = float(os.environ.get("HUB_COLLECTION_SWEEP_SECONDS", "30"))
+HUB_COLLECTION_STALLED_AFTER_SECONDS = int(
+    os.environ.get("HUB_COLLECTION_STALLED_AFTER_SECONDS", "120")
+)
 CELERY_BEAT_SCHEDULE: dict = {
-    "hub-sweep-outbox": {"task": "hub.sweep_outbox", "schedule": 30.0},
+    "hub-sweep-outbox": {"task": "hub.sweep_outbox", "schedule": HUB_OUTBOX_SWEEP_SECONDS},
     "hub-purge-idempotency-keys": {"task": "hub.purge_idempotency_keys", "schedule": 3600.0},
     "payments-expire-unfinished": {
         "task": "payments.expire_unfinished_payments",
@@ -289,7 +338,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "collection-daily": {"task": "collection.daily", "schedule": crontab(hour=5, minute=30)},
     "collection-resume-stalled-runs": {
         "task": "collection.resume_stalled_runs",
-        "schedule": 300.0,
+        "schedule": HUB_COLLECTION_SWEEP_SECONDS,
     },
     # Stripe payouts first, then yesterday's reconciliation once statements are in.
     "reconciliation-sweep-stripe-payouts": {
@@ -319,6 +368,8 @@ HUB_WEBHOOK_RETRY_SCHEDULE = [
         "HUB_WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "36000", "36000"]
     )
 ]
+# A delivery is claimed for this long while it is sent (see hub/events/delivery.py).
+HUB_WEBHOOK_LEASE_SECONDS = int(os.environ.get("HUB_WEBHOOK_LEASE_SECONDS", "120"))
 # Only a development hub may call webhooks on its own network (SSRF protection).
 HUB_WEBHOOKS_ALLOW_PRIVATE = env_bool("HUB_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 

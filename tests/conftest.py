@@ -58,7 +58,10 @@ def _skip_postgres_tests_without_postgres(items):
 def _fresh_throttle_cache():
     from django.core.cache import cache
 
+    from hub.api.throttling import shared_cache
+
     cache.clear()
+    shared_cache.reset()
     yield
 
 

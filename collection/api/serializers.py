@@ -275,7 +275,11 @@ class CollectionRunSerializer(serializers.ModelSerializer):
 
 
 class CollectionRunCreateSerializer(StrictSerializer):
-    run_date = serializers.DateField(required=False, help_text="Default: today")
+    run_date = serializers.DateField(
+        required=False,
+        help_text="Default: today. At most today plus the longest scheme lead time and the"
+        " agency's bank buffer (business days); later is refused: run_date_too_far_ahead",
+    )
 
 
 class ReturnFileEntrySerializer(serializers.ModelSerializer):

@@ -25,6 +25,7 @@ from .charset import EPC_BASIC_LATIN, to_epc_text
 from .lead_times import (
     earliest_settlement_date,
     is_due_for_submission,
+    latest_run_date,
     refund_right_end,
     return_window_end,
     run_collection_date,
@@ -97,6 +98,7 @@ __all__ = [
     "earliest_settlement_date",
     "is_business_day",
     "is_due_for_submission",
+    "latest_run_date",
     "mandate_usable_from",
     "mask_account",
     "next_business_day",

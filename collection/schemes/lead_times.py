@@ -28,6 +28,7 @@ __all__ = [
     "SEPA_REFUND_RIGHT",
     "earliest_settlement_date",
     "is_due_for_submission",
+    "latest_run_date",
     "refund_right_end",
     "return_window_end",
     "run_collection_date",
@@ -133,3 +134,19 @@ def refund_right_end(settlement: dt.date, scheme: Scheme) -> dt.date | None:
     if Scheme(scheme) is Scheme.SEPA_CORE:
         return settlement + SEPA_REFUND_RIGHT
     return None
+
+
+def latest_run_date(today: dt.date, *, buffer_days: int = 0) -> dt.date:
+    """The furthest ahead a collection run may be dated when started on ``today``.
+
+    A run on day R presents every instalment whose submission date has come by R, so a
+    run dated months ahead would present months of future instalments at once. A run a
+    little ahead is legitimate (a file prepared the day before for the bank's cut-off):
+    up to the longest scheme lead time plus the agency's bank buffer, in business days.
+    """
+    if buffer_days < 0:
+        raise ValueError("buffer_days cannot be negative")
+    return max(
+        add_business_days(today, lead + buffer_days, scheme)
+        for scheme, lead in LEAD_TIME_BUSINESS_DAYS.items()
+    )

@@ -22,8 +22,12 @@ How a run works
    the same PaymentIntent instead of debiting twice.
 4. A worker killed mid-batch loses only that batch's uncommitted transaction: the row
    locks go with its connection and the instalments are due again for the next worker.
-   The sweeper (``resume_stalled_runs``, beat) requeues chunks of runs that have not
-   finished; a chunk is ``done`` when nothing in it is due and nothing is pending.
+   Each batch and each provider answer stamps the chunk's ``progressed_at``; the sweeper
+   (``resume_stalled_runs``, beat) requeues a pending chunk that has been quiet for
+   ``STALLED_AFTER``. The cut-off can be short because requeueing a chunk that a slow
+   worker still works is harmless (the row locks above), while a dead worker's message
+   would otherwise wait in Redis for the broker's visibility timeout (hours).
+   A chunk is ``done`` when nothing in it is due and nothing is pending.
 5. ``finish_run`` runs after every chunk; under a lock on the run row, the first call that
    finds every chunk done writes the bank file (if any), the totals and the
    ``collection_run.completed`` event. Later calls see the run completed and do nothing.
@@ -39,6 +43,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -58,7 +63,13 @@ from collection.providers import (
     SubmissionDeclined,
     get_collector,
 )
-from collection.schemes import Pain008Error, Scheme, SequenceType, run_collection_date
+from collection.schemes import (
+    Pain008Error,
+    Scheme,
+    SequenceType,
+    latest_run_date,
+    run_collection_date,
+)
 from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, due_instalments
 from collection.services import debts
 from collection.services.payloads import instalment_payload, run_payload
@@ -71,8 +82,10 @@ from tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-# Longer than a chunk task may run (CELERY_TASK_TIME_LIMIT): after that, nobody is working it.
-STALLED_AFTER = dt.timedelta(minutes=15)
+# A chunk with no progress for this long has lost its worker. Progress is stamped after
+# every batch (a few seconds of database work) and every provider call (Stripe's client
+# gives up after 80 s), so two minutes of silence is no slow worker but a dead one.
+STALLED_AFTER = dt.timedelta(seconds=int(django_settings.HUB_COLLECTION_STALLED_AFTER_SECONDS))
 
 R = CollectionRun.State
 A = CollectionAttempt.State
@@ -102,12 +115,22 @@ def start_run(
 ) -> CollectionRun:
     """Create a run for ``run_date`` and its chunks; queue the chunks once committed.
 
-    A paused agency or an incomplete set-up is refused (422). The daily schedule passes
+    A run dated beyond today plus the scheme lead time, a paused agency or an incomplete
+    set-up is refused (422). The daily schedule passes
     ``record_refusal`` so that a set-up problem that holds up due instalments leaves a
     failed run operators can see.
     A scheduled run exists once per agency and day: asking again returns it.
     """
     settings = collection_settings(tenant)
+    today = timezone.localdate()
+    latest = latest_run_date(today, buffer_days=settings.submission_buffer_days)
+    if run_date > latest:
+        raise RuleViolation(
+            f"A collection run can be dated at most {latest.isoformat()} (today plus the "
+            "scheme lead time): a later run would present instalments that are not due yet",
+            code="run_date_too_far_ahead",
+            field="run_date",
+        )
     if settings.runs_paused:
         raise RuleViolation(
             f"Collection runs are paused for this agency: {settings.paused_reason or 'paused'}",
@@ -191,6 +214,7 @@ def collect_chunk(
         return outcome
     collector = get_collector(run.provider)
     settings = collection_settings(run.tenant)
+    _mark_progress(chunk)
     _resume_pending(run, chunk, collector, outcome)
     while True:
         if _runs_paused(run.tenant_id):
@@ -199,15 +223,22 @@ def collect_chunk(
         claimed = _claim_batch(run, chunk, collector, settings, batch_size, outcome)
         if claimed is None:
             break
+        _mark_progress(chunk)
         waiting = outcome.waiting
         for attempt in claimed:
             _submit_externally(attempt, collector, outcome)
+            _mark_progress(chunk)
         if outcome.waiting > waiting:
             break  # the provider is down: claim no more until the sweeper tries again
         if throttle:
             time.sleep(throttle)
     outcome.done = _close_chunk_if_finished(run, chunk)
     return outcome
+
+
+def _mark_progress(chunk: CollectionChunk) -> None:
+    """Tell the sweeper this chunk has a live worker (see ``take_stalled_chunk_ids``)."""
+    CollectionChunk.objects.filter(pk=chunk.pk).update(progressed_at=timezone.now())
 
 
 def _claim_batch(
@@ -440,6 +471,7 @@ def _resume_pending(run, chunk, collector, outcome: ChunkOutcome) -> None:
     ).select_related("instalment__debt", "instalment__mandate", "payment__provider_account")
     for attempt in pending:
         _submit_externally(attempt, collector, outcome)
+        _mark_progress(chunk)
 
 
 def _submit_externally(attempt, collector, outcome: ChunkOutcome) -> None:
@@ -565,17 +597,26 @@ def process_run(
     return finish_run(run=run)
 
 
-def stalled_chunk_ids(*, tenant: Tenant, now: dt.datetime) -> list[int]:
-    """Chunks of runs that should have finished by now: their worker died, or the broker
-    lost the task. Requeueing a chunk someone is still working is harmless."""
-    return list(
-        CollectionChunk.objects.filter(
-            tenant=tenant,
-            state=CollectionChunk.State.PENDING,
-            run__state=R.RUNNING,
-            run__created_at__lte=now - STALLED_AFTER,
-        ).values_list("pk", flat=True)
-    )
+def take_stalled_chunk_ids(*, tenant: Tenant, now: dt.datetime) -> list[int]:
+    """Pending chunks nobody has worked for ``STALLED_AFTER`` (since the run started, if
+    no worker ever took them): their worker died, or the broker lost the task.
+
+    They are stamped as progressed now, for the sweeper is about to requeue them: a chunk
+    still waiting in a long queue is requeued once per ``STALLED_AFTER``, not at every
+    sweep. Requeueing a chunk someone is still working is harmless."""
+    cutoff = now - STALLED_AFTER
+    with transaction.atomic():
+        ids = list(
+            CollectionChunk.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(tenant=tenant, state=CollectionChunk.State.PENDING, run__state=R.RUNNING)
+            .filter(
+                Q(progressed_at__lte=cutoff)
+                | Q(progressed_at__isnull=True, run__created_at__lte=cutoff)
+            )
+            .values_list("pk", flat=True)
+        )
+        CollectionChunk.objects.filter(pk__in=ids).update(progressed_at=now)
+    return ids
 
 
 def unfinished_runs(*, tenant: Tenant) -> list[CollectionRun]:

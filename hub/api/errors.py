@@ -8,11 +8,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 TYPE_BY_STATUS = {
     400: "invalid_request",
@@ -26,7 +31,10 @@ TYPE_BY_STATUS = {
     415: "invalid_request",
     422: "rule_violation",
     429: "rate_limited",
+    503: "service_unavailable",
 }
+# Seconds a client is asked to wait when the database is unreachable.
+DATABASE_RETRY_AFTER = 5
 
 
 class HubError(exceptions.APIException):
@@ -105,6 +113,20 @@ def error_response(
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable (an outage, a failover) or gave up on this
+        # transaction (a deadlock): each write is one transaction, rolled back whole, so
+        # the client sends the same request again, later. Not a bug in the request.
+        logger.error("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            status_code=503,
+            code="database_unavailable",
+            message=(
+                "The database is unavailable or busy; send the request again (with the "
+                "same Idempotency-Key) after the Retry-After seconds"
+            ),
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("No such object")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -5,12 +5,68 @@ rewrites it on each call: at 6,000 requests a minute that is a list of thousands
 floats pickled per request. A counter per key and window is one atomic INCR.
 The price is burstiness at a window edge (up to twice the rate across two
 adjacent windows), which a per-minute budget tolerates.
+
+The counters live in the shared cache (Redis in production). Redis is not where the
+hub keeps anything that matters — payments and the event outbox are in PostgreSQL — so
+an unreachable cache must not refuse requests: the throttle then counts in this
+process's memory (the same budget, per process instead of per hub), logs a warning,
+and leaves the shared cache alone for ``CACHE_RETRY_AFTER`` seconds so that every
+request does not wait for a connection that is known to fail.
 """
 
+import logging
+import threading
 import time
 
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+# After a cache failure, how long to count locally before trying the shared cache again.
+CACHE_RETRY_AFTER = 5.0
+
+
+class _SharedCacheState:
+    """Whether the shared cache failed recently; one per process, shared by threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down_until = 0.0
+        self.local = LocMemCache("hub-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+    def usable(self, now: float) -> bool:
+        return now >= self.down_until
+
+    def failed(self, now: float, exc: Exception) -> None:
+        with self._lock:
+            first = now >= self.down_until
+            self.down_until = now + CACHE_RETRY_AFTER
+        if first:  # once per outage window, not once per request
+            logger.warning(
+                "rate limiter: shared cache unreachable (%s); counting per process for %.0f s",
+                type(exc).__name__,
+                CACHE_RETRY_AFTER,
+            )
+
+    def reset(self) -> None:
+        self.down_until = 0.0
+        self.local.clear()
+
+
+shared_cache = _SharedCacheState()
+
+
+def _count(store, counter: str, timeout: int) -> int:
+    # add() is atomic: the first request of a window creates the counter.
+    if store.add(counter, 1, timeout=timeout):
+        return 1
+    try:
+        return store.incr(counter)
+    except ValueError:  # expired between add() and incr()
+        store.add(counter, 1, timeout=timeout)
+        return 1
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -32,17 +88,18 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         self.window_ends_at = (window + 1) * self.duration
-        counter = f"{key}:{window}"
-        # add() is atomic: the first request of a window creates the counter.
-        if cache.add(counter, 1, timeout=self.duration + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(counter)
-            except ValueError:  # expired between add() and incr()
-                cache.add(counter, 1, timeout=self.duration + 1)
-                count = 1
         self.now = now
+        counter = f"{key}:{window}"
+        timeout = self.duration + 1
+        monotonic = time.monotonic()
+        count = None
+        if shared_cache.usable(monotonic):
+            try:
+                count = _count(cache, counter, timeout)
+            except Exception as exc:  # any backend's connection error: Redis, memcached
+                shared_cache.failed(monotonic, exc)
+        if count is None:
+            count = _count(shared_cache.local, counter, timeout)
         return count <= self.num_requests
 
     def wait(self):

@@ -104,10 +104,12 @@ class HubViewMixin:
 
 def _audited(request, response) -> bool:
     """Every successful write by an agency's API key is in the audit trail."""
+    # The status first: after a failed authentication (the database down) reading
+    # request.user would authenticate again, and fail again, outside the error handler.
     return (
         request.method in WRITE_METHODS
-        and isinstance(request.user, AgencyPrincipal)
         and 200 <= response.status_code < 300
+        and isinstance(request.user, AgencyPrincipal)
     )
 
 

@@ -27,7 +27,9 @@ from tenants.scope import all_tenants
 
 DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)  # seconds, ≈ 27.6 h
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 5.0
-LEASE = timedelta(seconds=120)  # longer than any one attempt can take
+# Longer than any one attempt can take. It is also how long a delivery that was in
+# flight when its worker died waits before the sweep sends it again.
+LEASE = timedelta(seconds=settings.HUB_WEBHOOK_LEASE_SECONDS)
 EXCERPT_BYTES = 2048
 USER_AGENT = "hub-webhooks/1.0"
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
+from unittest.mock import patch
 from urllib.parse import parse_qs
 
 import pytest
 import responses
+from django.utils import timezone
 
 from collection.models import CollectionAttempt, Debt, Instalment, Mandate, PaymentPlan
 from collection.schemes import ReturnAction, Scheme, add_business_days
@@ -27,7 +30,8 @@ BACS_CODES = sorted(code for scheme, code in RULES if scheme is Scheme.BACS)
 
 
 def run_on(tenant, day):
-    """A run on ``day``; Stripe (the Bacs agency) answers every PaymentIntent."""
+    """A run on ``day`` (which is "today" for it: a run may not be dated beyond today plus
+    the lead time); Stripe (the Bacs agency) answers every PaymentIntent."""
 
     def reply(request):
         attempt_id = parse_qs(request.body)["metadata[collection_attempt]"][0]
@@ -38,9 +42,16 @@ def run_on(tenant, day):
         mock.add_callback(
             responses.POST, "https://api.stripe.com/v1/payment_intents", callback=reply
         )
-        with tenant_scope(tenant):
+        with tenant_scope(tenant), mock_today(day):
             run = runs.start_run(tenant=tenant, run_date=day, trigger="api", enqueue=False)
             return runs.process_run(run=run)
+
+
+@contextmanager
+def mock_today(day):
+    real = timezone.localdate
+    with patch.object(timezone, "localdate", lambda *a, **k: real(*a, **k) if a else day):
+        yield
 
 
 def latest_attempt(tenant, instalment) -> CollectionAttempt:

@@ -286,3 +286,37 @@ def test_maturity_confirms_settled_debits_and_the_instalment_is_collected(tenant
     assert (debt.balance, debt.amount_collected) == (800, 400)
     assert mandate.ever_collected and mandate.state == Mandate.State.ACTIVE
     assert events_of("instalment.collected", attempt.instalment_id)
+
+
+def test_a_run_dated_beyond_today_plus_the_lead_time_is_refused(tenant, collections):
+    from django.utils import timezone
+
+    from collection.schemes import latest_run_date
+
+    collections.debt_in_plan()
+    today = timezone.localdate()
+    latest = latest_run_date(today)
+    api = client_for(tenant)
+
+    two_months = api.post(
+        "/api/v1/collection-runs", {"run_date": (today + dt.timedelta(days=60)).isoformat()}
+    )
+    just_past = api.post(
+        "/api/v1/collection-runs", {"run_date": (latest + dt.timedelta(days=1)).isoformat()}
+    )
+
+    for refused in (two_months, just_past):
+        assert refused.status_code == 422, refused.content
+        error = refused.json()["error"]
+        assert (error["type"], error["code"], error["field"]) == (
+            "rule_violation",
+            "run_date_too_far_ahead",
+            "run_date",
+        )
+        assert latest.isoformat() in error["message"]
+    with tenant_scope(tenant):
+        assert CollectionRun.objects.count() == 0
+        assert CollectionAttempt.objects.count() == 0
+    # At the limit itself a run starts (a file prepared ahead of the bank's cut-off).
+    at_limit = api.post("/api/v1/collection-runs", {"run_date": latest.isoformat()})
+    assert at_limit.status_code == 201, at_limit.content

@@ -140,3 +140,14 @@ def test_submission_and_settlement_are_consistent(due, scheme):
     assert submission < settlement
     # Submitting on the submission date reaches exactly the settlement date.
     assert earliest_settlement_date(submission, scheme) == settlement
+
+
+def test_latest_run_date_is_the_longest_lead_time_plus_the_buffer_in_business_days():
+    from collection.schemes import latest_run_date
+
+    thursday = dt.date(2024, 2, 29)
+    # Bacs' two days is the longest lead: Thursday + 2 business days = Monday.
+    assert latest_run_date(thursday) == dt.date(2024, 3, 4)
+    assert latest_run_date(thursday, buffer_days=1) == dt.date(2024, 3, 5)
+    # Over Easter (Good Friday and Easter Monday close TARGET2 and Bacs) it reaches further.
+    assert latest_run_date(dt.date(2024, 3, 28)) == dt.date(2024, 4, 3)

@@ -82,3 +82,43 @@ def test_sweeper_requeues_chunks_of_stalled_runs_and_finishes_orphans(
     collections.update_settings(runs_paused=True)
     queued.clear()
     assert tasks.resume_stalled_runs() == 0 and queued == []
+
+
+def test_sweeper_goes_by_the_chunks_last_progress_and_requeues_once_per_cut_off(
+    tenant, collections, monkeypatch
+):
+    collections.debt_in_plan()
+    with tenant_scope(tenant):
+        run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api", enqueue=False
+        )
+        chunk = CollectionChunk.objects.get(run=run)
+        long_ago = timezone.now() - runs.STALLED_AFTER - dt.timedelta(minutes=1)
+        CollectionRun.objects.filter(pk=run.pk).update(created_at=long_ago)
+        # An old run whose worker reported progress a moment ago is not stalled.
+        CollectionChunk.objects.filter(pk=chunk.pk).update(progressed_at=timezone.now())
+    queued = []
+    monkeypatch.setattr(tasks.collect_chunk, "delay", queued.append)
+    assert tasks.resume_stalled_runs() == 0
+
+    # The worker died: no progress since. One sweep past the cut-off requeues the chunk ...
+    with tenant_scope(tenant):
+        CollectionChunk.objects.filter(pk=chunk.pk).update(progressed_at=long_ago)
+    assert tasks.resume_stalled_runs() == 1
+    # ... and the next sweeps leave it to the requeued task for another cut-off.
+    assert tasks.resume_stalled_runs() == 0
+    assert queued == [chunk.pk]
+
+
+def test_working_a_chunk_stamps_its_progress(tenant, collections):
+    collections.debt_in_plan()
+    with tenant_scope(tenant):
+        run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api", enqueue=False
+        )
+        chunk = CollectionChunk.objects.get(run=run)
+        assert chunk.progressed_at is None
+        before = timezone.now()
+        runs.collect_chunk(chunk=chunk)
+        chunk.refresh_from_db()
+    assert chunk.progressed_at is not None and chunk.progressed_at >= before
