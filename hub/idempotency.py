@@ -47,9 +47,11 @@ def fingerprint(*, method: str, path: str, body: object) -> str:
 
 def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> IdempotencyRecord:
     """Claim ``key`` for this request, or raise Replay / Conflict."""
-    if not key or len(key) > MAX_KEY_LENGTH:
+    # Control characters (NUL above all: PostgreSQL text cannot hold it) are no
+    # part of any key a client generates on purpose.
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
             code="invalid_idempotency_key",
         )
     print_ = fingerprint(method=method, path=path, body=body)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from tests.hub.test_error_shape import VALID, assert_error
+from tests.hub.test_error_shape import VALID, assert_error, service_count
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +44,96 @@ def test_filter_offset_at_the_limit_still_compares_instants(api):
     assert [s["code"] for s in listed.json()["results"]] == [VALID["code"]]
     listed = api.get("/api/v1/services", {"created_after": just_after})
     assert listed.json()["results"] == []
+
+
+# --- NUL characters -------------------------------------------------------------------
+# PostgreSQL text and jsonb cannot hold U+0000: anything that reaches the database with
+# one is a DataError (500) there, and an agency would never mean to send one.
+
+NUL_BODIES = [
+    pytest.param({**VALID, "name": "Pass\u0000port"}, id="in-a-string-value"),
+    pytest.param({**VALID, "interaction_kind": "\u0000"}, id="in-a-choice-value"),
+    pytest.param({**VALID, "co\u0000lour": "red"}, id="in-an-unknown-field-name"),
+    pytest.param({**VALID, "name": ["\u0000"]}, id="inside-a-list"),
+    pytest.param({**VALID, "name": {"\u0000": 1}}, id="in-a-nested-key"),
+]
+
+
+@pytest.mark.parametrize("payload", NUL_BODIES)
+@pytest.mark.parametrize("idempotency_key", [None, "nul-1"])
+def test_nul_anywhere_in_the_body_is_400(api, tenant, payload, idempotency_key):
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    response = api.post("/api/v1/services", payload, **headers)
+    error = assert_error(response, 400, "nul_character")
+    assert "\u0000" not in response.content.decode()
+    assert service_count(tenant) == 0
+    # A retry with the key gets the same refusal, not a 500 or a 409.
+    again = api.post("/api/v1/services", payload, **headers)
+    assert again.status_code == 400
+    assert again.json()["error"] == error
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("payload", NUL_BODIES)
+def test_nul_is_refused_on_postgresql_with_an_idempotency_key(api, tenant, payload):
+    response = api.post("/api/v1/services", payload, HTTP_IDEMPOTENCY_KEY="nul-pg")
+    assert_error(response, 400, "nul_character")
+    # The key stays usable for the request the agency meant to send.
+    fixed = api.post("/api/v1/services", VALID, HTTP_IDEMPOTENCY_KEY="nul-pg")
+    assert fixed.status_code == 201, fixed.content
+
+
+def test_nul_in_payment_metadata_is_400(api, tenant):
+    from tenants import services as tenant_services
+
+    service = tenant_services.create_service(
+        tenant=tenant, code="permit", name="Permit", interaction_kind="discretionary"
+    )
+    body = {
+        "amount": 1250,
+        "currency": "EUR",
+        "description": "Permit",
+        "reference": "P-1",
+        "service": service.pk,
+        "metadata": {"case": "A\u0000B"},
+    }
+    assert_error(api.post("/api/v1/payments", body), 400, "nul_character", "metadata.case")
+
+
+def test_nul_in_the_idempotency_key_is_400(api, tenant):
+    response = api.post("/api/v1/services", VALID, HTTP_IDEMPOTENCY_KEY="key\u0000")
+    assert_error(response, 400, "invalid_idempotency_key")
+    assert service_count(tenant) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/payments/pay_%00",
+        "/api/v1/payments/pay_%00/refunds",
+        "/api/v1/services/svc_%00",
+        "/api/v1/%00",
+    ],
+)
+def test_nul_in_a_path_id_is_404(api, path):
+    assert_error(api.get(path), 404, "not_found")
+
+
+def test_nul_in_a_web_path_is_404_not_500(client):
+    assert client.get("/pay/tok%00/").status_code == 404
+    assert client.get("/reconciliation/runs/run_%00/").status_code in (302, 404)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"code": "a", "name": "b\\ud800", "interaction_kind": "discretionary"}',
+        '{"code": "a", "name": "b", "interaction_kind": "discretionary", "x\\udfff": 1}',
+    ],
+)
+@pytest.mark.parametrize("idempotency_key", [None, "surrogate-1"])
+def test_a_lone_surrogate_is_400_not_an_unencodable_500(api, tenant, raw, idempotency_key):
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    response = api.generic("POST", "/api/v1/services", raw, "application/json", **headers)
+    assert_error(response, 400, "invalid_unicode")
+    assert service_count(tenant) == 0
