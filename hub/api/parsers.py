@@ -8,34 +8,53 @@ from hub.api.errors import InvalidRequest
 
 NUL = "\u0000"
 
+# No request body the API documents nests deeper than a handful of levels (metadata is a
+# flat object inside the body). Deeper input only costs stack: serializers, the
+# idempotency fingerprint and the JSON encoder all recurse.
+MAX_DEPTH = 32
+TOO_DEEP = f"JSON may nest at most {MAX_DEPTH} levels deep"
+
 
 class HubJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        _refuse_unstorable_text(data)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # 100,000 "[" fit in 200 KB; the decoder gives up long before our limit
+            # could be checked on what it built.
+            _fail(None, "nested_too_deeply", TOO_DEEP)
+        _refuse_hostile_structure(data)
         return data
 
 
-def _refuse_unstorable_text(data) -> None:
-    """No string, key or field name may hold U+0000 or a lone surrogate (``"\\ud800"``).
+def _refuse_hostile_structure(data) -> None:
+    """Refuse nesting beyond MAX_DEPTH, and any string, key or field name holding U+0000
+    or a lone surrogate (``"\\ud800"``).
 
     PostgreSQL's text and jsonb cannot store a NUL, and a lone surrogate cannot be
     encoded as UTF-8 at all, so one that slipped through to a save, into a stored
     idempotent refusal, or into an error message that echoes a bad field name was a 500.
     Walked with a stack, not recursion: the body's depth is the client's choice.
     """
-    stack = [(data, None)]
+    stack = [(data, None, 0)]
     while stack:
-        value, path = stack.pop()
+        value, path, depth = stack.pop()
         if isinstance(value, str):
             _check_text(value, path)
-        elif isinstance(value, dict):
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth >= MAX_DEPTH:
+            _fail(path, "nested_too_deeply", TOO_DEEP)
+        if isinstance(value, dict):
             for key, item in value.items():
                 key_path = _join(path, key)
                 _check_text(key, key_path)
-                stack.append((item, key_path))
-        elif isinstance(value, list):
-            stack.extend((item, _join(path, str(index))) for index, item in enumerate(value))
+                stack.append((item, key_path, depth + 1))
+        else:
+            stack.extend(
+                (item, _join(path, str(index)), depth + 1) for index, item in enumerate(value)
+            )
 
 
 def _join(path: str | None, part: str) -> str:

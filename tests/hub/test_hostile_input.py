@@ -137,3 +137,42 @@ def test_a_lone_surrogate_is_400_not_an_unencodable_500(api, tenant, raw, idempo
     response = api.generic("POST", "/api/v1/services", raw, "application/json", **headers)
     assert_error(response, 400, "invalid_unicode")
     assert service_count(tenant) == 0
+
+
+# --- deeply nested JSON ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, id="100k-arrays"),
+        pytest.param('{"a":' * 50_000 + "1" + "}" * 50_000, id="50k-objects"),
+        pytest.param(
+            '{"code": "a", "name": ' + "[" * 500 + "]" * 500 + "}", id="500-under-a-field"
+        ),
+    ],
+)
+def test_deeply_nested_json_is_400(api, tenant, raw, settings):
+    assert len(raw) < settings.HUB_API_MAX_BODY_BYTES  # so the size limit is not what refuses
+    response = api.generic(
+        "POST", "/api/v1/services", raw, "application/json", HTTP_IDEMPOTENCY_KEY="deep"
+    )
+    assert_error(response, 400, "nested_too_deeply")
+    assert service_count(tenant) == 0
+
+
+def test_ordinary_nesting_still_parses(api, tenant):
+    from tenants import services as tenant_services
+
+    service = tenant_services.create_service(
+        tenant=tenant, code="permit", name="Permit", interaction_kind="discretionary"
+    )
+    body = {
+        "amount": 1250,
+        "currency": "EUR",
+        "description": "Permit",
+        "reference": "P-1",
+        "service": service.pk,
+        "metadata": {"case": "A-1"},
+    }
+    assert api.post("/api/v1/payments", body).status_code == 201
