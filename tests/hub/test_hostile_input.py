@@ -176,3 +176,30 @@ def test_ordinary_nesting_still_parses(api, tenant):
         "metadata": {"case": "A-1"},
     }
     assert api.post("/api/v1/payments", body).status_code == 201
+
+
+# --- errors inside list items ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "second,code",
+    [(None, "null_not_allowed"), (["payment.*"], "invalid_value"), ({"a": 1}, "invalid_value")],
+)
+def test_an_invalid_second_list_item_is_400_naming_the_item(api, second, code):
+    response = api.post(
+        "/api/v1/webhook-endpoints",
+        {"url": "https://hooks.example.org/x", "event_types": ["payment.*", second]},
+    )
+    assert_error(response, 400, code, "event_types.1")
+
+
+def test_every_bad_list_item_is_listed(api):
+    response = api.post(
+        "/api/v1/webhook-endpoints",
+        {"url": "https://hooks.example.org/x", "event_types": ["x" * 101, "payment.*", None]},
+    )
+    error = assert_error(response, 400, field="event_types.0")
+    assert [(d["field"], d["code"]) for d in error["details"]] == [
+        ("event_types.0", "max_length"),
+        ("event_types.2", "null_not_allowed"),
+    ]
