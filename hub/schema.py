@@ -85,9 +85,29 @@ def add_error_responses(result, generator, request, public):
                         "in": "header",
                         "name": "Idempotency-Key",
                         "required": False,
-                        "schema": {"type": "string", "maxLength": 255},
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 255,
+                            "pattern": "^[ -~]+$",
+                        },
                         "description": "Retry safely: the same key and body replay the first "
-                        "response; another body with the same key is a 409.",
+                        "response; another body with the same key is a 409. 1 to 255 "
+                        "printable ASCII characters.",
                     }
                 )
+    return result
+
+
+def forbid_unknown_request_fields(result, generator, request, public):
+    """Say in the schema what StrictSerializer enforces: a JSON request body with a
+    field the schema does not list is refused (``unknown_field``)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            content = (operation.get("requestBody") or {}).get("content", {})
+            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+            component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else None
+            if component is not None and component.get("type") == "object":
+                component["additionalProperties"] = False
     return result

@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.schema.add_error_responses",
+        "hub.schema.forbid_unknown_request_fields",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConstituentKindEnum": "registration.models.Constituent.Kind",

@@ -203,3 +203,45 @@ def test_every_bad_list_item_is_listed(api):
         ("event_types.0", "max_length"),
         ("event_types.2", "null_not_allowed"),
     ]
+
+
+# --- pagination, content types --------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "1.5", "٣"])
+def test_a_bad_limit_is_400_not_silently_the_default(api, limit):
+    assert_error(api.get("/api/v1/services", {"limit": limit}), 400, "invalid_value", "limit")
+
+
+def test_a_limit_above_the_maximum_is_capped(api, tenant):
+    from tenants import services as tenant_services
+
+    for index in range(3):
+        tenant_services.create_service(
+            tenant=tenant, code=f"s{index}", name=f"S{index}", interaction_kind="discretionary"
+        )
+    assert len(api.get("/api/v1/services", {"limit": "2"}).json()["results"]) == 2
+    assert len(api.get("/api/v1/services", {"limit": "100000"}).json()["results"]) == 3
+
+
+@pytest.mark.parametrize("position", ["not-a-time", "2024-01-01T00:00:00\u0000"])
+def test_a_forged_cursor_is_404_not_a_database_error(api, position):
+    import base64
+    from urllib.parse import urlencode
+
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    assert_error(api.get("/api/v1/services", {"cursor": cursor}), 404, "not_found")
+
+
+def test_an_error_is_json_even_when_xml_was_asked_for(api):
+    response = api.get("/api/v1/collection-runs/run_nope/file", HTTP_ACCEPT="application/xml")
+    assert_error(response, 404, "not_found")
+    response = api.get("/api/v1/collection-runs/run_nope/file?format=xml")
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("key", ["caf\u00e9", "tab\there", ""])
+def test_an_idempotency_key_outside_printable_ascii_is_400(api, tenant, key):
+    response = api.post("/api/v1/services", VALID, HTTP_IDEMPOTENCY_KEY=key)
+    assert_error(response, 400, "invalid_idempotency_key")
+    assert service_count(tenant) == 0
