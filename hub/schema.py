@@ -100,14 +100,34 @@ def add_error_responses(result, generator, request, public):
 
 
 def forbid_unknown_request_fields(result, generator, request, public):
-    """Say in the schema what StrictSerializer enforces: a JSON request body with a
-    field the schema does not list is refused (``unknown_field``)."""
+    """Say in the schema what StrictSerializer enforces: a request body (JSON or a
+    multipart upload), or an object nested in one, with a field the schema does not
+    list is refused (``unknown_field``)."""
     schemas = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def close(node):
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref", "")
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen and name in schemas:
+                seen.add(name)
+                close(schemas[name])
+            return
+        if node.get("type") == "object" and "properties" in node:
+            node["additionalProperties"] = False
+        for child in (node.get("properties") or {}).values():
+            close(child)
+        close(node.get("items"))
+        for key in ("allOf", "oneOf", "anyOf"):
+            for child in node.get(key, []):
+                close(child)
+
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             content = (operation.get("requestBody") or {}).get("content", {})
-            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-            component = schemas.get(ref.rsplit("/", 1)[-1]) if ref else None
-            if component is not None and component.get("type") == "object":
-                component["additionalProperties"] = False
+            for media in content.values():
+                close(media.get("schema"))
     return result

@@ -93,6 +93,8 @@ def _normalise_code(code: str) -> str:
         "null": "null_not_allowed",
         "invalid": "invalid_value",
         "parse_error": "malformed_json",
+        # Django's and DRF's name for what the hub's JSON parser calls nul_character.
+        "null_characters_not_allowed": "nul_character",
     }.get(code, code)
 
 

@@ -40,7 +40,37 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
-class CreatedRangeFilterSet(django_filters.FilterSet):
+class StrictFilterSet(django_filters.FilterSet):
+    """Filters whose values are typed (dates, instants, booleans, choices) refuse a value
+    that is not one, where django-filter would quietly drop the filter: ``?state=`` or
+    ``?matched=null`` listed everything, so a client's bug looked like an answer.
+    Text and id filters still take an empty value as "not filtering"."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name, filter_ in self.filters.items():
+            raw = self.data.get(name)
+            if raw is None or name in self.form.errors:
+                continue
+            problem = _typed_value_problem(filter_, raw)
+            if problem:
+                self.form.add_error(name, forms.ValidationError(problem, code="invalid"))
+                valid = False
+        return valid
+
+
+def _typed_value_problem(filter_, raw: str) -> str | None:
+    field = filter_.field
+    if isinstance(filter_, django_filters.BooleanFilter):
+        return None if raw in ("true", "false") else "Must be true or false"
+    if isinstance(field, forms.ModelChoiceField):
+        return None  # an id: empty means "not filtering", like any text filter
+    if raw == "" and isinstance(field, (forms.DateField, forms.DateTimeField, forms.ChoiceField)):
+        return "May not be empty: leave the parameter out to not filter"
+    return None
+
+
+class CreatedRangeFilterSet(StrictFilterSet):
     """Every list filters by creation time: ``created_after`` / ``created_before`` (ISO 8601)."""
 
     created_after = BoundedIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

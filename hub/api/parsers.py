@@ -72,5 +72,7 @@ def _check_text(text: str, path: str | None) -> None:
 
 def _fail(path: str | None, code: str, message: str):
     # The path names the offender without repeating the bad character itself.
-    field = path.encode("ascii", "backslashreplace").decode() if path else None
+    field = (
+        path.encode("ascii", "backslashreplace").decode().replace(NUL, "\\u0000") if path else None
+    )
     raise InvalidRequest(message, code=code, field=field)

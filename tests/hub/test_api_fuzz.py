@@ -30,12 +30,21 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
 # Small enough that the whole schema runs in a minute or two; the seed and
 # derandomisation make a failure reproduce on the next run.
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 5
 
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20261202,
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "no-shrink": True},
+        "generation": {
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            # The key is the test's to send (and the ignored_auth check drops it);
+            # generated Authorization values would only exercise "unknown key" 401s.
+            "with-security-parameters": False,
+            # The hub ignores query parameters it does not know (bodies are strict);
+            # see the report on issue 12.
+            "allow-extra-parameters": False,
+        },
     }
 )
 
@@ -103,6 +112,20 @@ def agency_key(transactional_db):
 # hub accepts, and schemathesis's positive_data_acceptance check reports it.
 SEMANTIC_REFUSALS = {
     "does_not_exist",  # a referenced object (service, debt, constituent…) is not there
+    "invalid_identifier",  # a national identifier's length or checksum
+    "unknown_identifier_scheme",  # "scheme:value" in a lookup names no scheme
+    "invalid_file",  # an upload that is not the bank file it claims to be
+    "invalid_statement",
+    "period_too_long",  # cross-field: period_end - period_start
+    "invalid_period",  # cross-field: period_end before period_start
+    "schedule_ambiguous",  # cross-field: instalments or frequency/count/first_date
+    "schedule_incomplete",
+    "missing_consent",  # cross-field: legal_basis "consent" needs consent_given_at
+    "unknown_event_type",  # event types are a list of names and wildcards, not an enum
+    "offset_out_of_range",  # RFC 3339 allows ±23:59, the hub (and PostgreSQL) ±15:59
+    "nul_character",  # no text may hold U+0000 (docs/api-guide.md, Errors)
+    "invalid_unicode",  # nor a lone surrogate
+    "blank",  # text is trimmed: whitespace only is blank, though "minLength: 1" allows it
 }
 
 
