@@ -51,7 +51,8 @@ CONFIG = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_path(SCHEMA_PATH, config=CONFIG)
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-cases_sent = {"count": 0}
+# Read by tests/hub/conftest.py's terminal summary: the run's figures.
+FIGURES = {"operations": len(schema), "cases": 0}
 
 
 def _is_loopback(host) -> bool:
@@ -144,16 +145,6 @@ def _error_code(response) -> str | None:
         return None
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report_the_figures(request):
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"schemathesis: {len(schema)} operations, {cases_sent['count']} cases sent"
-        )
-
-
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -165,7 +156,7 @@ def test_api_conforms_to_its_schema(case, live_server, agency_key, loopback_only
     assert live_server.url.startswith("http://localhost") or live_server.url.startswith(
         "http://127.0.0.1"
     )
-    cases_sent["count"] += 1
+    FIGURES["cases"] += 1
     case.call_and_validate(
         base_url=live_server.url,
         headers={"Authorization": f"Bearer {agency_key}"},
