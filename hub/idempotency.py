@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ from hub.models import IdempotencyRecord
 from tenants.models import Tenant
 
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = r"[\x20-\x7e]+"
+KEY_CHARACTERS = re.compile(KEY_PATTERN)
 WAIT_FOR_FIRST = timedelta(seconds=getattr(settings, "HUB_IDEMPOTENCY_WAIT_SECONDS", 10))
 STALE_CLAIM = timedelta(seconds=getattr(settings, "HUB_IDEMPOTENCY_STALE_SECONDS", 60))
 RETENTION = timedelta(hours=getattr(settings, "HUB_IDEMPOTENCY_RETENTION_HOURS", 48))
@@ -48,9 +51,12 @@ def fingerprint(*, method: str, path: str, body: object) -> str:
 
 def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> IdempotencyRecord:
     """Claim ``key`` for this request, or raise Replay / Conflict."""
-    if not key or len(key) > MAX_KEY_LENGTH:
+    # Printable ASCII only: control characters (NUL above all: PostgreSQL text cannot
+    # hold it) are no part of a key a client generates on purpose, and an HTTP header
+    # carries anything else only as mis-decoded Latin-1.
+    if not key or len(key) > MAX_KEY_LENGTH or not KEY_CHARACTERS.fullmatch(key):
         raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
             code="invalid_idempotency_key",
         )
     print_ = fingerprint(method=method, path=path, body=body)

@@ -1,7 +1,7 @@
 """Request-wide concerns that must run before any view: body size and tenant scope."""
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 
 from tenants import scope
 
@@ -11,6 +11,23 @@ def error_body(*, type: str, code: str, message: str, field: str | None = None) 
     if field:
         error["field"] = field
     return {"error": error}
+
+
+class NulInPathMiddleware:
+    """A path with U+0000 (``/api/v1/payments/pay_%00``) names nothing: 404 at once.
+
+    No id holds a NUL, and PostgreSQL refuses one in a query parameter with an error
+    (a 500) instead of finding no row. One check here covers every route: API, admin,
+    hosted payment page and reports. The 404 handler answers API paths in the error shape.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path:
+            raise Http404("No such resource")
+        return self.get_response(request)
 
 
 class ApiBodySizeLimitMiddleware:

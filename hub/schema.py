@@ -85,9 +85,49 @@ def add_error_responses(result, generator, request, public):
                         "in": "header",
                         "name": "Idempotency-Key",
                         "required": False,
-                        "schema": {"type": "string", "maxLength": 255},
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 255,
+                            "pattern": "^[ -~]+$",
+                        },
                         "description": "Retry safely: the same key and body replay the first "
-                        "response; another body with the same key is a 409.",
+                        "response; another body with the same key is a 409. 1 to 255 "
+                        "printable ASCII characters.",
                     }
                 )
+    return result
+
+
+def forbid_unknown_request_fields(result, generator, request, public):
+    """Say in the schema what StrictSerializer enforces: a request body (JSON or a
+    multipart upload), or an object nested in one, with a field the schema does not
+    list is refused (``unknown_field``)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def close(node):
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref", "")
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen and name in schemas:
+                seen.add(name)
+                close(schemas[name])
+            return
+        if node.get("type") == "object" and "properties" in node:
+            node["additionalProperties"] = False
+        for child in (node.get("properties") or {}).values():
+            close(child)
+        close(node.get("items"))
+        for key in ("allOf", "oneOf", "anyOf"):
+            for child in node.get(key, []):
+                close(child)
+
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            content = (operation.get("requestBody") or {}).get("content", {})
+            for media in content.values():
+                close(media.get("schema"))
     return result

@@ -148,17 +148,27 @@ class LifeEventAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
 
 @admin.register(FieldAuthority)
 class FieldAuthorityAdmin(admin.ModelAdmin):
+    """Which agency is the source of truth for a field is a hub-wide decision: hub
+    operators (superusers) make it; agency staff neither see nor change it."""
+
     list_display = ["field", "tenant"]
 
     def has_module_permission(self, request):
         return request.user.is_superuser
 
-    has_view_permission = has_add_permission = has_module_permission
+    # Each permission hook has its own signature (``obj`` for all but add), so each is
+    # its own method: aliasing them to has_module_permission made every page a 500.
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser
 
-    has_delete_permission = has_change_permission
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 def _own_agencies(request, queryset):

@@ -223,18 +223,29 @@ class PaymentPlanCreateSerializer(StrictSerializer):
     )
 
     def validate(self, data):
+        # Cross-field rules the OpenAPI schema cannot state, hence codes of their own
+        # rather than the per-field "missing_field".
         generated = {"frequency", "count", "first_date"}
         given = generated & set(data)
         if "instalments" in data:
             if given:
                 raise serializers.ValidationError(
-                    {sorted(given)[0]: "Give either instalments or frequency/count/first_date"}
+                    {
+                        sorted(given)[0]: serializers.ErrorDetail(
+                            "Give either instalments or frequency/count/first_date",
+                            code="schedule_ambiguous",
+                        )
+                    }
                 )
             return data
         missing = sorted(generated - given)
         if missing:
             raise serializers.ValidationError(
-                {missing[0]: serializers.ErrorDetail("This field is required.", code="required")}
+                {
+                    missing[0]: serializers.ErrorDetail(
+                        "Required unless instalments are given", code="schedule_incomplete"
+                    )
+                }
             )
         return data
 

@@ -65,24 +65,33 @@ class InvalidRequest(HubError):
 
 
 def _flatten(detail, prefix: str | None = None) -> list[dict]:
-    """Turn DRF's nested error dict/list into a flat list of field errors."""
+    """Turn DRF's nested error dict/list into a flat list of field errors.
+
+    A list field's errors come keyed by the item's index (``{1: [...]}`` for
+    ``["payment.*", null]``), a nested serializer's by name, a ``many=True`` one as a
+    list with one entry per item: each item's path is ``field.index``.
+    """
     if isinstance(detail, dict):
         items = []
         for key, value in detail.items():
+            key = str(key)
             field = None if key in ("non_field_errors", "__all__") else key
-            path = ".".join(p for p in (prefix, field) if p) or None
-            items.extend(_flatten(value, path))
+            items.extend(_flatten(value, _join(prefix, field)))
         return items
     if isinstance(detail, list):
         items = []
         for index, value in enumerate(detail):
-            if isinstance(value, (dict, list)) and prefix is not None:
-                items.extend(_flatten(value, f"{prefix}.{index}"))
+            if isinstance(value, (dict, list)):
+                items.extend(_flatten(value, _join(prefix, str(index))))
             else:
                 items.extend(_flatten(value, prefix))
         return items
     code = getattr(detail, "code", None) or "invalid"
     return [{"field": prefix, "code": _normalise_code(code), "message": str(detail)}]
+
+
+def _join(prefix: str | None, field: str | None) -> str | None:
+    return ".".join(p for p in (prefix, field) if p) or None
 
 
 def _normalise_code(code: str) -> str:
@@ -92,6 +101,8 @@ def _normalise_code(code: str) -> str:
         "null": "null_not_allowed",
         "invalid": "invalid_value",
         "parse_error": "malformed_json",
+        # Django's and DRF's name for what the hub's JSON parser calls nul_character.
+        "null_characters_not_allowed": "nul_character",
     }.get(code, code)
 
 

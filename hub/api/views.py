@@ -7,6 +7,7 @@ import functools
 
 from django.db import transaction
 from rest_framework import exceptions, generics, mixins, viewsets
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -90,6 +91,15 @@ class HubViewMixin:
         except Exception:
             idempotency.release(record)
             raise
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # An error is JSON in the error shape whatever representation the client asked
+        # for (a bank file's ``Accept: application/xml`` included): that is what the
+        # schema documents for every error status.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from registration.models import Constituent
+from registration.models import Constituent, FieldAuthority
 from tenants import services
 from tests.registration.conftest import person_body
 from tests.support.admin_urls import admin_change_path
@@ -79,3 +79,32 @@ def test_agency_staff_see_their_own_agencys_part_of_a_life_event_only(client, ap
     assert "CASE-0" in html  # the agency's own report
     assert "CASE-1" not in html and other_api.tenant.name not in html
     assert f"{other_api.tenant.slug}-hook" not in html  # another agency's endpoint
+
+
+def test_operator_renders_and_sets_field_authorities(admin_client, tenant):
+    listing = admin_client.get("/admin/registration/fieldauthority/")
+    assert listing.status_code == 200
+    assert admin_client.get("/admin/registration/fieldauthority/add/").status_code == 200
+    added = admin_client.post(
+        "/admin/registration/fieldauthority/add/", {"field": "address", "tenant": tenant.pk}
+    )
+    assert added.status_code == 302, added.content
+    authority = FieldAuthority.objects.get(field="address")
+    assert authority.tenant == tenant
+    listing = admin_client.get("/admin/registration/fieldauthority/").content.decode()
+    assert "address" in listing
+    change = admin_client.get(admin_change_path("registration.fieldauthority", str(authority.pk)))
+    assert change.status_code == 200
+    assert tenant.name in change.content.decode()
+
+
+def test_agency_staff_cannot_open_field_authorities(client, tenant):
+    user = get_user_model().objects.create_user(username="agadmin", password="pw-123456789")
+    services.grant_role(tenant=tenant, user=user, role="agency_admin")
+    client.force_login(user)
+    assert client.get("/admin/registration/fieldauthority/").status_code == 403
+    added = client.post(
+        "/admin/registration/fieldauthority/add/", {"field": "address", "tenant": tenant.pk}
+    )
+    assert added.status_code == 403
+    assert not FieldAuthority.objects.exists()

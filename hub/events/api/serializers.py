@@ -8,6 +8,7 @@ class WebhookEndpointSerializer(StrictModelSerializer):
     event_types = serializers.ListField(
         child=serializers.CharField(max_length=100),
         allow_empty=False,
+        min_length=1,  # what allow_empty means, in a form the schema shows (minItems)
         max_length=100,
         help_text='Event types to receive, a prefix such as "payment.*", or "*" for all',
     )
