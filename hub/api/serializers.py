@@ -2,6 +2,7 @@
 
 import functools
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -69,6 +70,17 @@ def iso4217_codes() -> frozenset[str]:
     return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_PAYABLE
 
 
+def _currency_schema() -> dict:
+    # The list itself, so that integrators (and schemathesis) know "AAA" is refused
+    # before they send it; the pattern alone promised any three capitals.
+    return {
+        "type": "string",
+        "enum": sorted(iso4217_codes()),
+        "description": "ISO 4217 currency code, upper case (EUR, GBP)",
+    }
+
+
+@extend_schema_field(_currency_schema())
 class CurrencyField(serializers.RegexField):
     default_error_messages = {"unknown_currency": "{value!r} is not an ISO 4217 currency code"}
 

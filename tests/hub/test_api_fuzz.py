@@ -123,6 +123,7 @@ SEMANTIC_REFUSALS = {
     "schedule_ambiguous",  # cross-field: instalments or frequency/count/first_date
     "schedule_incomplete",
     "missing_consent",  # cross-field: legal_basis "consent" needs consent_given_at
+    "one_off_sepa_only",  # cross-field: usage "one_off" exists for scheme sepa_core only
     "unknown_event_type",  # event types are a list of names and wildcards, not an enum
     "offset_out_of_range",  # RFC 3339 allows ±23:59, the hub (and PostgreSQL) ±15:59
     "nul_character",  # no text may hold U+0000 (docs/api-guide.md, Errors)
