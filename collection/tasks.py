@@ -12,13 +12,8 @@ from django.utils import timezone
 from collection.models import CollectionChunk
 from collection.selectors import collection_settings
 from collection.services import daily, runs
-from tenants.models import Tenant
 from tenants.scope import all_tenants, tenant_scope
-
-
-def _active_tenants() -> list[Tenant]:
-    with all_tenants():
-        return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).order_by("slug"))
+from tenants.selectors import active_tenants
 
 
 @shared_task(name="collection.daily")
@@ -26,7 +21,7 @@ def daily_collections() -> dict:
     """Beat, every morning: per agency, housekeeping and the day's collection run."""
     today = timezone.localdate()
     runs_started = {}
-    for tenant in _active_tenants():
+    for tenant in active_tenants():
         with tenant_scope(tenant):
             report = daily.run_day(tenant=tenant, today=today)
         runs_started[tenant.slug] = report.run
@@ -51,7 +46,7 @@ def resume_stalled_runs() -> int:
     """Beat, every 30 s: requeue chunks whose worker died, finish orphaned runs."""
     now = timezone.now()
     requeued = 0
-    for tenant in _active_tenants():
+    for tenant in active_tenants():
         with tenant_scope(tenant):
             if collection_settings(tenant).runs_paused:
                 continue  # resumed when an operator lifts the pause

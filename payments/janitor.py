@@ -18,8 +18,7 @@ from payments import outcomes, refunds, selectors
 from payments.models import Payment, Refund
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
-from payments.tenancy import acting_for
-from tenants.scope import all_tenants
+from tenants.scope import acting_for, all_tenants
 
 logger = logging.getLogger(__name__)
 
