@@ -30,6 +30,8 @@ def daily_collections() -> dict:
 
 @shared_task(name="collection.collect_chunk")
 def collect_chunk(chunk_id: int) -> bool:
+    # The task is handed only a chunk id: look it up across agencies to learn whose
+    # scope to open.
     with all_tenants():
         chunk = CollectionChunk.objects.select_related("run", "tenant").filter(pk=chunk_id).first()
     if chunk is None:

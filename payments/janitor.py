@@ -58,6 +58,8 @@ def run(*, now: datetime | None = None) -> JanitorReport:
     now = now or timezone.now()
     report = JanitorReport()
     checked_before = now - RECHECK_AFTER
+    # The janitor is a beat job over every agency's stuck payments; each one is then
+    # handled in its own agency's scope (acting_for).
     with all_tenants():
         stuck = list(
             _with_provider(
