@@ -12,13 +12,8 @@ from django.utils import timezone
 from collection.models import CollectionChunk
 from collection.selectors import collection_settings
 from collection.services import daily, runs
-from tenants.models import Tenant
 from tenants.scope import all_tenants, tenant_scope
-
-
-def _active_tenants() -> list[Tenant]:
-    with all_tenants():
-        return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).order_by("slug"))
+from tenants.selectors import active_tenants
 
 
 @shared_task(name="collection.daily")
@@ -26,7 +21,7 @@ def daily_collections() -> dict:
     """Beat, every morning: per agency, housekeeping and the day's collection run."""
     today = timezone.localdate()
     runs_started = {}
-    for tenant in _active_tenants():
+    for tenant in active_tenants():
         with tenant_scope(tenant):
             report = daily.run_day(tenant=tenant, today=today)
         runs_started[tenant.slug] = report.run
@@ -35,6 +30,8 @@ def daily_collections() -> dict:
 
 @shared_task(name="collection.collect_chunk")
 def collect_chunk(chunk_id: int) -> bool:
+    # The task is handed only a chunk id: look it up across agencies to learn whose
+    # scope to open.
     with all_tenants():
         chunk = CollectionChunk.objects.select_related("run", "tenant").filter(pk=chunk_id).first()
     if chunk is None:
@@ -51,7 +48,7 @@ def resume_stalled_runs() -> int:
     """Beat, every 30 s: requeue chunks whose worker died, finish orphaned runs."""
     now = timezone.now()
     requeued = 0
-    for tenant in _active_tenants():
+    for tenant in active_tenants():
         with tenant_scope(tenant):
             if collection_settings(tenant).runs_paused:
                 continue  # resumed when an operator lifts the pause

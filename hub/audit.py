@@ -25,6 +25,8 @@ def record(
     status_code: int | None = None,
     remote_addr: str | None = None,
 ) -> AuditEntry:
+    # An audit entry is written for the tenant named, from any scope (API request,
+    # admin, job): recording must never fail for want of a scope.
     with scope.all_tenants():
         return AuditEntry.objects.create(
             tenant=tenant,
@@ -71,6 +73,8 @@ def audit_admin_log_entry(sender, instance, created, **kwargs) -> None:
     model = instance.content_type.model_class()
     if model is None:
         return
+    # The admin works across agencies: find the logged object by id to learn whose
+    # audit trail it belongs in.
     with scope.all_tenants():
         obj = model._base_manager.filter(pk=instance.object_id).first()
     tenant = obj if isinstance(obj, Tenant) else getattr(obj, "tenant", None)

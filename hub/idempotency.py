@@ -138,6 +138,7 @@ def purge_expired(*, now=None) -> int:
     from tenants.scope import all_tenants
 
     cutoff = (now or timezone.now()) - RETENTION
+    # The retention purge is hub housekeeping over every agency's records.
     with all_tenants():
         deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -54,6 +54,7 @@ def encrypted_file_fields() -> list[tuple[type[models.Model], models.FileField]]
 def _stored_files(model, field) -> Iterator[str]:
     from tenants.scope import all_tenants
 
+    # Key rotation re-encrypts every stored file, whichever agency owns it.
     with all_tenants():
         names = (
             model._base_manager.exclude(**{field.name: ""})

@@ -8,6 +8,8 @@ from tenants.scope import all_tenants
 
 class ScopedSchemaGenerator(SchemaGenerator):
     def get_schema(self, request=None, public=False):
+        # The OpenAPI schema is built outside any request, and building it touches the
+        # views' querysets (filters, choices); it reads no agency's rows.
         with all_tenants():
             return super().get_schema(request=request, public=public)
 

@@ -17,7 +17,7 @@ from hub.api.errors import Conflict, InvalidRequest, RuleViolation
 from payments import fees, postings, state_machine
 from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState
-from payments.tenancy import acting_for
+from tenants.scope import acting_for
 
 S = PaymentState
 SOURCE = "direct_debit"

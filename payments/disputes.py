@@ -25,7 +25,7 @@ from payments.events import (
 from payments.locking import lock_payment
 from payments.models import Dispute, Payment
 from payments.providers.base import DisputeReport, FundsMovement
-from payments.tenancy import acting_for
+from tenants.scope import acting_for
 
 S = Dispute.Status
 # How far along a dispute is; a report behind the stored status is stale. Closed is

@@ -18,8 +18,7 @@ from payments import outcomes, refunds, selectors
 from payments.models import Payment, Refund
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
-from payments.tenancy import acting_for
-from tenants.scope import all_tenants
+from tenants.scope import acting_for, all_tenants
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +58,8 @@ def run(*, now: datetime | None = None) -> JanitorReport:
     now = now or timezone.now()
     report = JanitorReport()
     checked_before = now - RECHECK_AFTER
+    # The janitor is a beat job over every agency's stuck payments; each one is then
+    # handled in its own agency's scope (acting_for).
     with all_tenants():
         stuck = list(
             _with_provider(

@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
 from payments.models import LedgerAccount, LedgerLine, LedgerTransaction
-from payments.tenancy import acting_for
 from tenants.models import Tenant
+from tenants.scope import acting_for
 
 Line = tuple[str, int, int]  # (account, debit, credit), minor units
 CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -11,7 +11,7 @@ from payments import direct_debit, fees, postings, state_machine
 from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState
 from payments.providers.base import ProviderStatus
-from payments.tenancy import acting_for
+from tenants.scope import acting_for
 
 S = PaymentState
 

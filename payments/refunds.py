@@ -23,7 +23,7 @@ from payments.locking import lock_payment, lock_refund
 from payments.models import Payment, PaymentMethod, PaymentState, Refund
 from payments.providers.base import ProviderError, RefundStatus
 from payments.providers.registry import registry
-from payments.tenancy import acting_for
+from tenants.scope import acting_for
 
 logger = logging.getLogger(__name__)
 

@@ -29,6 +29,8 @@ def payment_by_hosted_token(token: str) -> Payment | None:
     """The hosted page's payment: the token is the credential, so look across agencies."""
     if not token:
         return None
+    # The hosted page has no tenant yet and the token is the credential: look it up
+    # across agencies (the page then acts in the payment's own scope).
     with all_tenants():
         return (
             Payment.objects.select_related("tenant", "service").filter(hosted_token=token).first()

@@ -31,10 +31,9 @@ from payments.providers.base import PaymentProvider, ProviderError, ProviderStat
 from payments.providers.registry import DEFAULT_PROVIDER, registry
 from payments.refunds import create_refund
 from payments.selectors import overdue_payments, provider_account_for
-from payments.tenancy import acting_for
 from registration.models import Constituent, Registration
 from tenants.models import Service, Tenant
-from tenants.scope import all_tenants, tenant_scope
+from tenants.scope import acting_for, all_tenants, tenant_scope
 
 __all__ = [
     "cancel_payment",

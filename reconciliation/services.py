@@ -22,7 +22,8 @@ from reconciliation.stripe_payouts import (
     sweep_stripe_payouts,
 )
 from tenants.models import Tenant
-from tenants.scope import all_tenants, tenant_scope
+from tenants.scope import tenant_scope
+from tenants.selectors import active_tenants
 
 __all__ = [
     "ImportResult",
@@ -41,15 +42,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _active_tenants() -> list[Tenant]:
-    with all_tenants():
-        return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).order_by("slug"))
-
-
 def sweep_payouts_for_every_agency(*, days: int = 7) -> int:
     """Beat, daily: import the paid Stripe payouts no ``payout.paid`` event brought."""
     imported = 0
-    for tenant in _active_tenants():
+    for tenant in active_tenants():
         imported += sweep_stripe_payouts(tenant=tenant, days=days)
     return imported
 
@@ -66,7 +62,7 @@ def reconcile_yesterday_for_every_agency(*, today: date | None = None) -> list[s
     yesterday. Safe to run twice: completed days are skipped."""
     yesterday = (today or timezone.localdate()) - timedelta(days=1)
     started = []
-    for tenant in _active_tenants():
+    for tenant in active_tenants():
         with tenant_scope(tenant):
             if not settings_for(tenant).daily_run_enabled:
                 continue

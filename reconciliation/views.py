@@ -29,6 +29,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _visible_run(request, run_id: str) -> ReconciliationRun:
+    # Staff report pages are admin views with no tenant scope: find the run by id,
+    # then check the user's role in its agency (below).
     with all_tenants():
         run = ReconciliationRun.objects.select_related("tenant").filter(pk=run_id).first()
     if run is None or not user_has_role(request.user, run.tenant, REPORT_ROLES):
@@ -39,6 +41,8 @@ def _visible_run(request, run_id: str) -> ReconciliationRun:
 @staff_member_required
 def run_list(request):
     tenants = tenants_for_user(request.user, REPORT_ROLES)
+    # Staff report pages are admin views with no tenant scope: the filter keeps to the
+    # agencies where the user holds a report role.
     with all_tenants():
         runs = list(
             ReconciliationRun.objects.select_related("tenant")

@@ -136,6 +136,8 @@ class LifeEventAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
 
     @admin.display(description="Delivered to (webhooks)")
     def delivered_to(self, life_event):
+        # Only hub operators see this field (get_readonly_fields): an event's deliveries
+        # go to every registered agency's endpoints.
         with all_tenants():
             deliveries = WebhookDelivery.objects.filter(
                 event__in=Event.objects.filter(subject_id=life_event.pk)

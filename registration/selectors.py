@@ -28,6 +28,8 @@ def visible_constituent(tenant: Tenant, constituent_id: str) -> Constituent | No
 
 
 def active_registration(tenant: Tenant, constituent: Constituent) -> Registration | None:
+    # Asked from any scope (the registering agency's request, a cross-agency fan-out);
+    # the query names the tenant, so no other agency's row is read.
     with all_tenants():
         return Registration.objects.filter(
             tenant=tenant, constituent=constituent, status=Registration.Status.ACTIVE
@@ -36,6 +38,8 @@ def active_registration(tenant: Tenant, constituent: Constituent) -> Registratio
 
 def registered_tenants(constituent: Constituent) -> list[Tenant]:
     """Every agency with an active registration: who hears about this person."""
+    # Who is registered for a person spans agencies by definition: the life-event
+    # fan-out tells each of them.
     with all_tenants():
         return list(
             Tenant.objects.filter(

@@ -186,6 +186,8 @@ def _find_or_create_constituent(*, tenant, actor, lookup, scheme, value, fields)
 
 
 def _find_or_create_registration(*, tenant, constituent, **fields):
+    # Registering runs for the agency it is given from any scope (its API request, the
+    # admin, a bulk import); every query here names that tenant.
     with all_tenants():
         existing = active_registration(tenant, constituent)
         if existing:
@@ -331,6 +333,8 @@ def record_life_event(
             details=details,
             dedupe_key=key,
         )
+    # The report is the reporting agency's row, written from any scope (API request,
+    # admin, import); the lookup names the tenant.
     with all_tenants():
         report, _ = LifeEventReport.objects.get_or_create(
             life_event=life_event,

@@ -68,6 +68,7 @@ def load_demo() -> list[DemoAgency]:
             )
             for code, name, kind in spec["services"]:
                 services.create_service(tenant=tenant, code=code, name=name, interaction_kind=kind)
+        # The demo loader is a command that sets up every demo agency, outside any scope.
         with all_tenants():
             for old in ApiKey.objects.filter(tenant=tenant, name=DEMO_KEY_NAME, revoked_at=None):
                 services.revoke_api_key(api_key=old)

@@ -34,6 +34,13 @@ class TenantScopedQuerySet(models.QuerySet):
         self._guard()
         return super().iterator(*args, **kwargs)
 
+    async def aiterator(self, *args, **kwargs):
+        # Django's aiterator reads through the iterable class directly, bypassing
+        # iterator() and _fetch_all(); without this an async loop reads every tenant.
+        self._guard()
+        async for row in super().aiterator(*args, **kwargs):
+            yield row
+
     def count(self):
         self._guard()
         return super().count()

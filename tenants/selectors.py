@@ -24,3 +24,12 @@ def user_has_role(user, tenant: Tenant, roles: list[str]) -> bool:
     if user.is_superuser:
         return True
     return any(user.has_perm(ROLE_PERMISSIONS[role], tenant) for role in roles)
+
+
+def active_tenants() -> list[Tenant]:
+    """The agencies a scheduled job fans out over: active ones, in a stable order.
+
+    A suspended agency's jobs stop (no collections, no reconciliation runs) until it is
+    reactivated. ``Tenant`` is not tenant-owned, so no scope is needed to read it.
+    """
+    return list(Tenant.objects.filter(status=Tenant.Status.ACTIVE).order_by("slug"))

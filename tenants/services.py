@@ -63,6 +63,8 @@ def set_tenant_status(*, tenant: Tenant, status: str) -> Tenant:
 
 
 def create_service(*, tenant: Tenant, code: str, name: str, interaction_kind: str) -> Service:
+    # Services are set up from the admin, commands and the demo, with no scope open;
+    # the row is created for the tenant named.
     with all_tenants():
         return Service.objects.create(
             tenant=tenant, code=code, name=name, interaction_kind=interaction_kind
@@ -75,6 +77,8 @@ def issue_api_key(*, tenant: Tenant, name: str, scopes: list[str] | None = None)
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
     prefix, secret = _new_secret()
+    # Keys are issued from the admin and commands, before any scope exists; the row
+    # names its tenant.
     with all_tenants():
         api_key = ApiKey.objects.create(
             tenant=tenant, name=name, prefix=prefix, secret_hash=hash_secret(secret), scopes=scopes
@@ -86,6 +90,7 @@ def find_api_key(secret: str) -> ApiKey | None:
     """One indexed lookup by hash; the tenant comes along in the same query."""
     if not secret.startswith(KEY_PREFIX):
         return None
+    # Authentication: the key is what tells us the tenant, so no scope can be set yet.
     with all_tenants():
         return (
             ApiKey.objects.select_related("tenant").filter(secret_hash=hash_secret(secret)).first()
@@ -96,6 +101,7 @@ def touch_api_key(api_key: ApiKey) -> None:
     now = timezone.now()
     if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
         return
+    # Runs during authentication, before the key's tenant scope is set.
     with all_tenants():
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
@@ -126,6 +132,7 @@ def rotate_api_key(*, api_key: ApiKey, overlap: timedelta = DEFAULT_ROTATION_OVE
 @transaction.atomic
 def grant_role(*, tenant: Tenant, user, role: str) -> StaffMembership:
     """Make ``user`` agency staff with ``role``; the admin then shows them this agency."""
+    # Staff roles are granted from the hub admin (every agency); the row names its tenant.
     with all_tenants():
         membership, _ = StaffMembership.objects.get_or_create(tenant=tenant, user=user, role=role)
     assign_perm(ROLE_PERMISSIONS[role], user, tenant)
@@ -139,6 +146,7 @@ def grant_role(*, tenant: Tenant, user, role: str) -> StaffMembership:
 @transaction.atomic
 def revoke_role(*, membership: StaffMembership) -> None:
     tenant, user, role = membership.tenant, membership.user, membership.role
+    # Staff roles are revoked from the hub admin (every agency).
     with all_tenants():
         membership.delete()
         remaining = StaffMembership.objects.filter(tenant=tenant, user=user)

@@ -125,6 +125,7 @@ def make_fixture() -> Fixture:
     tenant = Tenant.objects.filter(slug=TENANT_SLUG).first() or create_tenant(
         slug=TENANT_SLUG, name="API payments benchmark"
     )
+    # The benchmark driver sets up its agency outside any request or job.
     with all_tenants():
         service = Service.objects.filter(tenant=tenant, code=SERVICE_CODE).first()
         for old in ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True):
@@ -155,6 +156,7 @@ def delete_rows(tenant) -> None:
     from tenants.scope import all_tenants
 
     models = [PaymentEvent, Payment, SubscriberReceipt, Event, AuditEntry, IdempotencyRecord]
+    # The benchmark driver, outside any request or job, counts its agency's rows.
     with all_tenants():
         for model in models:
             rows = model.objects.filter(

@@ -134,6 +134,7 @@ def make_agencies(size: int) -> list:
 
     ibans = _ibans(1000)
     tenants = []
+    # The benchmark driver sets up many agencies at once, outside any request.
     with all_tenants():
         for number in range(TENANTS):
             tenant = tenant_services.create_tenant(
@@ -241,6 +242,7 @@ def copy_payments(tenant, count: int) -> float:
     from tenants.models import Service
     from tenants.scope import all_tenants
 
+    # The benchmark driver, outside any request or job, seeds its agency's rows.
     with all_tenants():
         service = Service.objects.filter(tenant=tenant).first()
     now = timezone.now()
@@ -298,6 +300,7 @@ def _collect_worker(chunk_ids: list[int]) -> None:
 
     try:
         for chunk_id in chunk_ids:
+            # As the collect_chunk task: look the chunk up by id to learn whose scope to open.
             with all_tenants():
                 chunk = CollectionChunk.objects.select_related("run__tenant").get(pk=chunk_id)
             with tenant_scope(chunk.run.tenant):
@@ -384,6 +387,7 @@ def verify(tenants: list, size: int) -> dict:
     from tenants.scope import all_tenants
 
     ids = [t.pk for t in tenants]
+    # The benchmark summary reads every benchmark agency's rows at once.
     with all_tenants():
         attempts = CollectionAttempt.objects.filter(tenant_id__in=ids)
         runs = list(CollectionRun.objects.filter(tenant_id__in=ids))

@@ -155,6 +155,7 @@ def main() -> int:
     try:
         from tenants.scope import all_tenants
 
+        # The benchmark driver sets up several agencies at once, outside any request.
         with all_tenants():
             agencies = prepare_agencies(args.agencies, receivers)
         app.control.purge()
@@ -162,6 +163,7 @@ def main() -> int:
         worker.wait_ready()
         hub_times, baseline_times = [], []
         for _ in range(args.rounds):
+            # One person registered with every benchmark agency: a cross-agency write.
             with all_tenants():
                 constituent_id = register_everywhere(agencies)
             time.sleep(1.0)  # let the worker dispatch the registration events first

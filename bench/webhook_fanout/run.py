@@ -129,6 +129,8 @@ def delete_rows(tenant, *, endpoints: bool) -> None:
     )
     from tenants.scope import all_tenants
 
+    # The benchmark driver runs outside any request or job: it clears its own
+    # agency's rows directly.
     with all_tenants():
         WebhookAttempt.objects.filter(delivery__tenant=tenant)._raw_delete("default")
         SubscriberReceipt.objects.filter(event__tenant=tenant)._raw_delete("default")
@@ -310,6 +312,7 @@ def wait_settled(tenant, limit: float = 30.0) -> None:
     from tenants.scope import all_tenants
 
     deadline = time.monotonic() + limit
+    # The benchmark driver, outside any request or job, polls its own agency's rows.
     with all_tenants():
         while time.monotonic() < deadline:
             undispatched = Event.objects.filter(tenant=tenant, dispatched_at__isnull=True)
@@ -569,6 +572,7 @@ def run_hub(worker: Worker, tenant, receivers, events: int, batch: int, idle: in
     if not complete:
         result.notes.append(f"only {len(receipts)} of {events * fanout} verified in time")
 
+    # The benchmark driver, outside any request or job, reads its own agency's rows.
     with all_tenants():
         dispatched = Event.objects.filter(tenant=tenant).aggregate(
             first=Min("dispatched_at"), last=Max("dispatched_at")
@@ -695,6 +699,7 @@ def run_profile(tenant, receivers, deliveries: int, functions: int) -> None:
             published = publish_events(tenant, events, 100)
             app.control.purge()  # the commit hooks queued dispatch tasks
             measure("dispatch_event, per event", dispatch.dispatch_event, list(published), profile)
+            # The benchmark driver, outside any request or job, reads its own agency's rows.
             with all_tenants():
                 ids = list(
                     WebhookDelivery.objects.filter(

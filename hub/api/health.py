@@ -62,6 +62,7 @@ def outbox_ok() -> tuple[bool, int | None]:
     from tenants.scope import all_tenants
 
     try:
+        # The outbox lag is the whole hub's health, across every agency's events.
         with all_tenants():
             oldest = (
                 Event.objects.filter(

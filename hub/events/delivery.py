@@ -136,6 +136,7 @@ def _ms_since(started: float) -> int:
 
 
 def claim(delivery_id: str, *, now) -> WebhookDelivery | None:
+    # A worker claims a delivery by id, of any agency, before it knows whose it is.
     with all_tenants():
         claimed = WebhookDelivery.objects.filter(
             pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
@@ -159,6 +160,8 @@ def attempt_delivery(delivery_id: str, *, now=None) -> WebhookAttempt | None:
 
 def record_attempt(delivery: WebhookDelivery, result: AttemptResult, *, now) -> WebhookAttempt:
     schedule = retry_schedule()
+    # Still the worker, outside any scope: the delivery just claimed and its endpoint
+    # belong to whichever agency the event was for.
     with all_tenants(), transaction.atomic():
         delivery.attempt_count += 1
         attempt = WebhookAttempt.objects.create(
@@ -214,6 +217,7 @@ def _enqueue_retry(delivery_id: str, delay: int) -> None:
 
 def due_delivery_ids(*, now=None, limit: int = 1000) -> list[str]:
     now = now or timezone.now()
+    # The retry sweep finds due deliveries of every agency.
     with all_tenants():
         return list(
             WebhookDelivery.objects.filter(
@@ -226,6 +230,7 @@ def due_delivery_ids(*, now=None, limit: int = 1000) -> list[str]:
 
 def replay(delivery: WebhookDelivery) -> None:
     """Operator action: send a delivery again now, whatever its state."""
+    # Operator action in the hub admin: the delivery may be any agency's.
     with all_tenants():
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=WebhookDelivery.Status.PENDING,
@@ -236,6 +241,7 @@ def replay(delivery: WebhookDelivery) -> None:
 
 
 def replay_failed(endpoint: WebhookEndpoint) -> int:
+    # Operator action in the hub admin on one endpoint: the filter keeps to its agency.
     with all_tenants():
         failed = list(
             WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.FAILED)

@@ -23,6 +23,8 @@ SWEEP_GRACE = timedelta(seconds=10)
 def dispatch_event(event_id: str) -> bool:
     """Dispatch one event; True if this call did it. Safe to call twice or concurrently."""
     created: list[str] = []
+    # A worker dispatches the event it is handed, of any agency; the subscribers
+    # then run in that event's own tenant scope.
     with all_tenants(), transaction.atomic():
         event = (
             Event.objects.select_for_update(skip_locked=True, of=("self",))
@@ -97,6 +99,7 @@ def _enqueue_deliveries(delivery_ids: list[str]) -> None:
 
 def undispatched_event_ids(*, now=None, limit: int = 500) -> list[str]:
     cutoff = (now or timezone.now()) - SWEEP_GRACE
+    # The sweep finds the undispatched events of every agency.
     with all_tenants():
         return list(
             Event.objects.filter(
@@ -111,6 +114,7 @@ def undispatched_event_ids(*, now=None, limit: int = 500) -> list[str]:
 
 def redispatch(event: Event) -> None:
     """Operator action: try an event that exhausted its attempts again."""
+    # Operator action in the hub admin: the event may be any agency's.
     with all_tenants():
         Event.objects.filter(pk=event.pk).update(dispatch_attempts=0, dispatched_at=None)
     transaction.on_commit(lambda: dispatch_event(event.pk))

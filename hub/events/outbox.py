@@ -62,6 +62,8 @@ def publish_many(specs: Iterable[EventSpec]) -> list[Event]:
                 payload=spec.payload,
             )
         )
+    # publish() runs in its caller's scope, and the life-event fan-out publishes for
+    # several agencies at once; each event names its own tenant.
     with all_tenants():
         if len(events) == 1:
             events[0].save(force_insert=True)

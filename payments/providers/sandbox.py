@@ -26,7 +26,7 @@ from payments.providers.base import (
 )
 from payments.providers.registry import registry
 from payments.state_machine import PAYABLE
-from payments.tenancy import acting_for
+from tenants.scope import acting_for
 
 S = PaymentState
 

@@ -24,8 +24,8 @@ from payments.models import (
 from payments.providers import stripe_mapping
 from payments.providers.base import ProviderStatus
 from payments.providers.stripe_checkout import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY
-from payments.tenancy import acting_for
 from tenants.models import Tenant
+from tenants.scope import acting_for
 
 SOURCE = "stripe_webhook"
 

@@ -144,5 +144,7 @@ class LifeEventSerializer(serializers.ModelSerializer):
     def get_reported_by(self, life_event) -> list[str]:
         from tenants.scope import all_tenants
 
+        # Which agencies reported a life event is part of the shared registry; only their
+        # slugs are shown, nothing of the other agencies' reports.
         with all_tenants():
             return [r.tenant.slug for r in life_event.reports.select_related("tenant")]

@@ -29,6 +29,20 @@ def test_daily_task_runs_each_agency_once_a_day(tenant, other_tenant, collection
         assert CollectionRun.objects.filter(run_date=monday, trigger="schedule").count() == 1
 
 
+def test_daily_task_skips_a_suspended_agency(tenant, other_tenant, collections, monkeypatch):
+    from tenants import services as tenant_services
+    from tenants.models import Tenant
+    from tests.collection.conftest import Collections
+
+    Collections(other_tenant)
+    tenant_services.set_tenant_status(tenant=other_tenant, status=Tenant.Status.SUSPENDED)
+    monday = dt.date(2024, 3, 4)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: monday)
+    assert set(tasks.daily_collections()) == {tenant.slug}
+    with tenant_scope(other_tenant):
+        assert not CollectionRun.objects.filter(run_date=monday).exists()
+
+
 def test_chunk_task_collects_and_finishes_the_run(tenant, collections):
     collections.debt_in_plan()
     with tenant_scope(tenant):

@@ -31,6 +31,8 @@ class Command(BaseCommand):
     def handle(self, *args, chunk_ids, run_id, batch_size, throttle_ms, **options):
         if not chunk_ids and not run_id:
             raise CommandError("give chunk ids or --run")
+        # An operator names chunks or a run by id, not an agency: find them across agencies,
+        # then work each chunk in its own agency's scope below.
         with all_tenants():
             if run_id:
                 run = CollectionRun.objects.select_related("tenant").filter(pk=run_id).first()
