@@ -10,7 +10,7 @@ class CollectionConfig(AppConfig):
     def ready(self) -> None:
         from collection import events, providers, subscribers  # noqa: F401  (registration)
         from collection.services.outcomes import provisional_until
-        from payments import direct_debit
+        from payments import services as payments
 
         # Stripe-confirmed debits stay provisional for the scheme's own return window.
-        direct_debit.set_return_window_policy(provisional_until)
+        payments.set_return_window_policy(provisional_until)
