@@ -8,7 +8,8 @@ class CollectionConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self) -> None:
-        from collection import events, providers, subscribers  # noqa: F401  (registration)
+        # (registration; tasks too, so collection.services.runs finds its task by name)
+        from collection import events, providers, subscribers, tasks  # noqa: F401
         from collection.services.outcomes import provisional_until
         from payments import services as payments
 

@@ -33,7 +33,7 @@ def daily_collections() -> dict:
     return runs_started
 
 
-@shared_task(name="collection.collect_chunk")
+@shared_task(name=runs.COLLECT_CHUNK_TASK)
 def collect_chunk(chunk_id: int) -> bool:
     with all_tenants():
         chunk = CollectionChunk.objects.select_related("run", "tenant").filter(pk=chunk_id).first()
