@@ -28,6 +28,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the layers and each app's public surface (pyproject.toml)
 
 format: install
 	$(VENV)/bin/ruff check --fix .

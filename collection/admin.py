@@ -31,13 +31,13 @@ from collection.models import (
     ReturnFileEntry,
 )
 from collection.services import debts, runs
+from hub.admin_display import money_column
 from hub.api.errors import HubError
 from tenants.admin_scoping import (
     ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
-    money_column,
 )
 from tenants.scope import tenant_scope
 from tenants.selectors import user_has_role

@@ -8,9 +8,10 @@ class CollectionConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self) -> None:
-        from collection import events, providers, subscribers  # noqa: F401  (registration)
+        # (registration; tasks too, so collection.services.runs finds its task by name)
+        from collection import events, providers, subscribers, tasks  # noqa: F401
         from collection.services.outcomes import provisional_until
-        from payments import direct_debit
+        from payments import services as payments
 
         # Stripe-confirmed debits stay provisional for the scheme's own return window.
-        direct_debit.set_return_window_policy(provisional_until)
+        payments.set_return_window_policy(provisional_until)

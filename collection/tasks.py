@@ -28,7 +28,7 @@ def daily_collections() -> dict:
     return runs_started
 
 
-@shared_task(name="collection.collect_chunk")
+@shared_task(name=runs.COLLECT_CHUNK_TASK)
 def collect_chunk(chunk_id: int) -> bool:
     # The task is handed only a chunk id: look it up across agencies to learn whose
     # scope to open.

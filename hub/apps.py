@@ -9,7 +9,8 @@ class HubConfig(AppConfig):
         from django.contrib.admin.models import LogEntry
         from django.db.models.signals import post_save
 
-        from hub import checks, schema_extensions  # noqa: F401  (register checks, OpenAPI extensions)
+        # Register checks, OpenAPI extensions, and the tasks hub/events/queue.py finds by name.
+        from hub import checks, schema_extensions, tasks  # noqa: F401
         from hub.audit import audit_admin_log_entry
 
         # Every admin change already writes Django's LogEntry; mirroring it here puts

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from hub import idempotency
-from hub.events import delivery, dispatch
+from hub.events import delivery, dispatch, queue
 
 
 @shared_task(name="hub.dispatch_event")
@@ -11,13 +11,13 @@ def dispatch_event(event_id: str) -> bool:
     return dispatch.dispatch_event(event_id)
 
 
-@shared_task(name="hub.dispatch_events")
+@shared_task(name=queue.DISPATCH_EVENTS)
 def dispatch_events(event_ids: list[str]) -> int:
     """One task per chunk of events committed together (see hub/events/outbox.py)."""
     return sum(dispatch.dispatch_event(event_id) for event_id in event_ids)
 
 
-@shared_task(name="hub.deliver_webhook")
+@shared_task(name=queue.DELIVER_WEBHOOK)
 def deliver_webhook(delivery_id: str) -> bool:
     return delivery.attempt_delivery(delivery_id) is not None
 

@@ -23,7 +23,7 @@ api_v1 = [
         ),
         name="docs",
     ),
-    path("", include("tenants.api.urls")),
+    path("", include("hub.api.agency_services.urls")),
     path("", include("hub.events.api.urls")),
     path("", include("registration.api.urls")),
     path("", include("payments.api.urls")),

@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from hub.admin_display import money_column
 from hub.money import format_money
 from payments import janitor, ledger, services
 from payments.models import (
@@ -36,7 +37,6 @@ from tenants.admin_scoping import (
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
-    money_column,
 )
 from tenants.models import Service
 

@@ -22,6 +22,7 @@ from payments.direct_debit import (
     confirm_direct_debit,
     fail_direct_debit,
     record_direct_debit_return,
+    set_return_window_policy,
     submit_direct_debit,
 )
 from payments.errors import ProviderUnavailable
@@ -46,6 +47,7 @@ __all__ = [
     "record_direct_debit_return",
     "record_payment_page_visit",
     "set_provider_credentials",
+    "set_return_window_policy",
     "submit_direct_debit",
 ]
 

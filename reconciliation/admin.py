@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from hub.admin_display import money_column
 from hub.api.errors import HubError
 from reconciliation import services
 from reconciliation.models import (
@@ -36,7 +37,6 @@ from tenants.admin_scoping import (
     ReadOnlyTenantScopedAdmin,
     Role,
     TenantScopedAdmin,
-    money_column,
 )
 from tenants.scope import tenant_scope
 from tenants.selectors import tenants_for_user, user_has_role

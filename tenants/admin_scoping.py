@@ -10,29 +10,11 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 
-from hub.money import format_money
 from tenants.models import StaffMembership, Tenant
 from tenants.selectors import tenants_for_user
 
 Role = StaffMembership.Role
 ALL_ROLES = tuple(Role.values)
-
-
-def money_column(amount_field: str = "amount", currency_field: str = "currency", label=None):
-    """An admin column showing money as people write it ("€12,50"), sorted by amount.
-
-    ``currency_field`` may follow relations ("payment.currency") for models that keep
-    their currency on the parent.
-    """
-
-    @admin.display(description=label or amount_field.replace("_", " "), ordering=amount_field)
-    def column(self, obj) -> str:
-        currency = obj
-        for part in currency_field.split("."):
-            currency = getattr(currency, part)
-        return format_money(getattr(obj, amount_field), currency)
-
-    return column
 
 
 class OwnTenantsListFilter(admin.RelatedFieldListFilter):

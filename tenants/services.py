@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -62,13 +62,26 @@ def set_tenant_status(*, tenant: Tenant, status: str) -> Tenant:
     return tenant
 
 
+class DuplicateServiceCode(ValueError):
+    """The agency already has a service with this code (the API answers 409)."""
+
+
 def create_service(*, tenant: Tenant, code: str, name: str, interaction_kind: str) -> Service:
+    """Add a service; a code the agency already uses raises ``DuplicateServiceCode``."""
     # Services are set up from the admin, commands and the demo, with no scope open;
     # the row is created for the tenant named.
     with all_tenants():
-        return Service.objects.create(
-            tenant=tenant, code=code, name=name, interaction_kind=interaction_kind
-        )
+        if Service.objects.filter(tenant=tenant, code=code).exists():
+            raise DuplicateServiceCode(code)
+        try:
+            # A savepoint: a concurrent create with the same code fails here on the
+            # unique constraint, and the caller's transaction stays usable.
+            with transaction.atomic():
+                return Service.objects.create(
+                    tenant=tenant, code=code, name=name, interaction_kind=interaction_kind
+                )
+        except IntegrityError as exc:
+            raise DuplicateServiceCode(code) from exc
 
 
 def issue_api_key(*, tenant: Tenant, name: str, scopes: list[str] | None = None) -> IssuedKey:

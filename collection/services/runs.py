@@ -43,6 +43,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
@@ -80,6 +81,9 @@ from payments.models import PaymentMethod
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
+
+# The Celery task that works one chunk (collection/tasks.py).
+COLLECT_CHUNK_TASK = "collection.collect_chunk"
 
 BATCH_SIZE = 50
 # A chunk with no progress for this long has lost its worker. Progress is stamped after
@@ -184,8 +188,10 @@ def start_run(
 
 
 def _enqueue_chunks(chunk_ids: list[int]) -> None:
-    from collection.tasks import collect_chunk as collect_chunk_task
-
+    # The task is looked up by name, as its shared_task proxy does anyway: tasks.py
+    # imports this module, so importing tasks.py here would be an import circle.
+    # collection/apps.py imports tasks.py at start-up, so the name is registered.
+    collect_chunk_task = current_app.tasks[COLLECT_CHUNK_TASK]
     for chunk_id in chunk_ids:
         try:
             collect_chunk_task.delay(chunk_id)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hub.events import signing
+from hub.events import queue, signing
 from hub.events.destinations import ForbiddenDestination, PinnedAddressAdapter, check_destination
 from hub.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.scope import all_tenants
@@ -205,8 +205,7 @@ def enqueue_now(delivery_id: str) -> None:
 
 def _enqueue_retry(delivery_id: str, delay: int) -> None:
     def enqueue():
-        from hub.tasks import deliver_webhook
-
+        deliver_webhook = queue.task(queue.DELIVER_WEBHOOK)
         try:
             deliver_webhook.apply_async(args=[delivery_id], countdown=delay)
         except Exception:  # the broker is down: the periodic sweep sends it when due

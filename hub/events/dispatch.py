@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from hub.events import queue
 from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
 from hub.events.subscribers import run_subscriber, subscribers_for
 from tenants.scope import all_tenants, tenant_scope
@@ -88,8 +89,7 @@ def _run_subscribers(event: Event) -> list[str]:
 
 
 def _enqueue_deliveries(delivery_ids: list[str]) -> None:
-    from hub.tasks import deliver_webhook
-
+    deliver_webhook = queue.task(queue.DELIVER_WEBHOOK)
     for delivery_id in delivery_ids:
         try:
             deliver_webhook.delay(delivery_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
+from hub.events import queue
 from hub.events.catalogue import EVENT_TYPES
 from hub.events.models import Event
 from tenants.models import Tenant
@@ -78,8 +79,7 @@ class _Batch:
     event_ids: list[str] = field(default_factory=list)
 
     def flush(self) -> None:
-        from hub.tasks import dispatch_events
-
+        dispatch_events = queue.task(queue.DISPATCH_EVENTS)
         ids, self.event_ids = self.event_ids, []
         for start in range(0, len(ids), DISPATCH_CHUNK):
             chunk = ids[start : start + DISPATCH_CHUNK]

@@ -136,3 +136,28 @@ def test_working_a_chunk_stamps_its_progress(tenant, collections):
         runs.collect_chunk(chunk=chunk)
         chunk.refresh_from_db()
     assert chunk.progressed_at is not None and chunk.progressed_at >= before
+
+
+def test_a_started_run_queues_its_chunks_on_the_chunk_task_once_committed(
+    tenant, collections, django_capture_on_commit_callbacks
+):
+    """runs.py finds the task by name (tasks.py imports runs.py, not the other way)."""
+    from hub.celery import app
+
+    collections.debt_in_plan()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the task runs here instead of on a broker
+    try:
+        with tenant_scope(tenant):
+            with django_capture_on_commit_callbacks(execute=False) as callbacks:
+                run = runs.start_run(tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api")
+            assert run.state != CollectionRun.State.COMPLETED  # nothing ran before commit
+            for callback in callbacks:
+                callback()
+            run.refresh_from_db()
+            assert (run.state, run.submitted_count) == (CollectionRun.State.COMPLETED, 1)
+            assert set(CollectionChunk.objects.filter(run=run).values_list("state", flat=True)) == {
+                CollectionChunk.State.DONE
+            }
+    finally:
+        app.conf.task_always_eager = eager

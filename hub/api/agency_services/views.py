@@ -1,15 +1,14 @@
 import django_filters
-from django.db import IntegrityError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
+from hub.api.agency_services.serializers import ServiceSerializer
 from hub.api.errors import Conflict
 from hub.api.filters import CreatedRangeFilterSet
 from hub.api.permissions import ANY_AGENCY_KEY
 from hub.api.views import HubReadCreateViewSet
 from tenants import services
-from tenants.api.serializers import ServiceSerializer
 from tenants.models import Service
 from tenants.scope import require_tenant
 
@@ -38,14 +37,9 @@ class ServiceViewSet(HubReadCreateViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tenant = require_tenant()
-        if Service.objects.filter(code=serializer.validated_data["code"]).exists():
-            raise Conflict(
-                "A service with this code already exists", code="duplicate_code", field="code"
-            )
         try:
-            service = services.create_service(tenant=tenant, **serializer.validated_data)
-        except IntegrityError as exc:  # a concurrent create with the same code
+            service = services.create_service(tenant=require_tenant(), **serializer.validated_data)
+        except services.DuplicateServiceCode as exc:
             raise Conflict(
                 "A service with this code already exists", code="duplicate_code", field="code"
             ) from exc

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from tenants.api.views import ServiceViewSet
+from hub.api.agency_services.views import ServiceViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("services", ServiceViewSet, basename="service")
