@@ -11,6 +11,8 @@ a provider: the Stripe payout import takes seconds to minutes):
 3. **Outcome**: mark the event dispatched, or record the failures so the sweep retries
    it; the receipts make the retry skip the subscribers that already succeeded.
 
+An event no in-process subscriber wants (most: webhooks only) is finished by the claim.
+
 A crash between 1 and 3 leaves an undispatched event whose attempt was counted: the
 sweep takes it again after ``SWEEP_GRACE``, the deliveries are not created twice (one
 per endpoint), and the receipts keep every subscriber to one effect.
@@ -41,6 +43,8 @@ def dispatch_event(event_id: str) -> bool:
     event = _claim(event_id)
     if event is None:
         return False
+    if event.dispatched_at is not None:
+        return True  # no subscribers: the claim finished it
     failures = _run_subscribers(event)
     with all_tenants():
         if failures:
@@ -58,7 +62,10 @@ def dispatch_event(event_id: str) -> bool:
 
 
 def _claim(event_id: str) -> Event | None:
-    """Transaction 1: count the attempt and create the deliveries; None if not ours."""
+    """Transaction 1: count the attempt and create the deliveries; None if not ours.
+
+    An event no subscriber wants is marked dispatched here too (the return value has
+    ``dispatched_at`` set)."""
     with all_tenants(), transaction.atomic():
         event = (
             Event.objects.select_for_update(skip_locked=True, of=("self",))
@@ -72,7 +79,11 @@ def _claim(event_id: str) -> Event | None:
         # Counted before the subscribers run, so a subscriber that kills the worker
         # every time still exhausts MAX_DISPATCH_ATTEMPTS instead of looping forever.
         event.dispatch_attempts += 1
-        event.save(update_fields=["dispatch_attempts"])
+        if not subscribers_for(event.type):
+            # Only webhooks (most events): one transaction is all it takes.
+            event.dispatched_at = timezone.now()
+            event.last_error = ""
+        event.save(update_fields=["dispatch_attempts", "dispatched_at", "last_error"])
         transaction.on_commit(lambda: _enqueue_deliveries(created))
     return event
 

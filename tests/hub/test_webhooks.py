@@ -90,10 +90,13 @@ def test_committed_event_survives_a_dispatcher_crash(
 ):
     receiver = receivers()
     endpoint_for(tenant, receiver)
+    # An event with an in-process subscriber, so that dispatching has a "half-way".
+    event_type = register_event_type("test.survives", "test", read_scope="payments:read")
+    subscribe(event_type, name="tests.survives")(lambda event: None)
     # The commit hook never reaches a worker (the process dies right after commit)...
-    with django_capture_on_commit_callbacks(execute=False):
-        event = publish_committed(tenant)
-    # ...and the first dispatch attempt dies half-way.
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
+        event = publish(tenant=tenant, type=event_type, subject_id="x", payload={"n": 1})
+    # ...and the first dispatch attempt dies half-way, after the claim committed.
     real = dispatch._run_subscribers
 
     def crash(event):
