@@ -245,8 +245,12 @@ class StatementLineDetail(TenantOwnedModel):
 
 class ReconciliationRun(TenantOwnedModel):
     class State(models.TextChoices):
+        # Committed batch by batch (see reconciliation/runs.py): "running" until the
+        # last batch, "abandoned" when it stopped half-way (its report is partial; the
+        # matches it made are real and the next run of the period reports them).
         RUNNING = "running"
         COMPLETED = "completed"
+        ABANDONED = "abandoned"
 
     class Trigger(models.TextChoices):
         API = "api"
@@ -272,6 +276,9 @@ class ReconciliationRun(TenantOwnedModel):
     # {currency: {"YYYY-MM-DD": [expected, received]}}
     daily = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
+    # Touched by every committed batch: a "running" run whose heartbeat stopped was
+    # killed half-way (a worker lost), and may be abandoned and restarted.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

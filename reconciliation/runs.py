@@ -1,7 +1,6 @@
 """A reconciliation run: match what is unmatched, then report the period.
 
-A run is one transaction, serialised per agency by a row lock on its settings. It
-looks at statement lines booked from ``lookback_days`` before the period up to its end
+A run looks at statement lines booked from ``lookback_days`` before the period up to its end
 (a receipt may pay a payment of the previous period) and:
 
 1. matches them by reference (matching.Matcher.match_by_reference);
@@ -16,10 +15,31 @@ looks at statement lines booked from ``lookback_days`` before the period up to i
 Matches persist across runs, so a second run of the same period finds everything
 matched already and reports the same; a resolved exception's rows are matched by its
 resolution and are never raised again.
+
+**Transactions.** A run over a year must not be one transaction of a year's lines
+(locks and an open snapshot for minutes, a pinned connection, a crash losing it all).
+It is committed batch by batch instead: the claim (the run row, ``running``), then each
+page of lines and each chunk of items with the matches, exceptions and report rows it
+produced, then the totals with ``completed``. One run at a time per agency is kept by
+the claim, not by a lock held for the whole run: the claim locks the settings row only
+long enough to see that no other run of the agency is ``running``.
+
+**A run that stops half-way** is abandoned, never resumed: an error marks it
+``abandoned`` at once; a killed worker leaves it ``running`` with a heartbeat that
+stops, and once that is ``RUN_STALE_AFTER`` old the next claim (a new run of the agency,
+or the daily job's ``restart_stale_runs``, which also starts the period again) marks it
+``abandoned``. Restarting rather than resuming is safe because a run is already
+repeatable: its committed matches stay (a line and an item are matched at most once,
+by unique constraints, and every pass looks only at what is unmatched), and a new run
+of the period reports them as matched exactly as the crashed run would have. Resuming
+would have to rebuild the crashed run's in-memory state (the totals, which exceptions
+it raised itself) from what it had committed, for no gain.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -28,7 +48,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
-from hub.api.errors import InvalidRequest
+from hub.api.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
 from reconciliation import bulk, lookups, period_items, reasons
 from reconciliation.events import RECONCILIATION_COMPLETED
@@ -53,8 +73,13 @@ from reconciliation.totals import Totals
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 1000
 MAX_PERIOD_DAYS = 366
+# A batch commits in seconds; a running run silent this long lost its worker.
+RUN_STALE_AFTER = timedelta(minutes=15)
+RunState = ReconciliationRun.State
 Kind = ReconciliationException.Kind
 Status = RunItem.Status
 LINE_KINDS = (
@@ -90,10 +115,66 @@ def start_run(
         raise InvalidRequest(
             "period_start is in the future", code="invalid_period", field="period_start"
         )
+    run, settings = _claim(
+        tenant=tenant,
+        period_start=period_start,
+        period_end=period_end,
+        trigger=trigger,
+        requested_by=requested_by,
+    )
+    with tenant_scope(tenant):
+        try:
+            _Reconciliation(tenant=tenant, run=run, settings=settings).execute()
+        except BaseException:
+            # Its committed batches stay (see the module docstring); the run must not
+            # look as if it were still going, or it would block the agency's next run.
+            try:
+                _abandon([run.pk], reason="stopped by an error")
+            except Exception:  # the database went away: the heartbeat will tell
+                logger.exception("could not mark run %s abandoned", run.pk)
+            raise
+    return run
+
+
+def restart_stale_runs(*, tenant: Tenant, now=None) -> list[ReconciliationRun]:
+    """The daily job's safety net: abandon the agency's runs that a killed worker left
+    ``running`` and reconcile their periods again, each as a new run."""
+    now = now or timezone.now()
+    with tenant_scope(tenant), transaction.atomic():
+        stale = list(_stale_runs(now).select_for_update(of=("self",)))
+        _abandon([run.pk for run in stale], reason="its worker stopped")
+    restarted = []
+    for old in stale:
+        restarted.append(
+            start_run(
+                tenant=tenant,
+                period_start=old.period_start,
+                period_end=old.period_end,
+                trigger=old.trigger,
+                requested_by=f"restart of {old.pk}",
+            )
+        )
+    return restarted
+
+
+def _claim(
+    *, tenant: Tenant, period_start: date, period_end: date, trigger: str, requested_by: str
+) -> tuple[ReconciliationRun, ReconciliationSettings]:
+    """Create the run as ``running`` and commit: the first of the run's transactions."""
+    now = timezone.now()
     with tenant_scope(tenant), transaction.atomic():
         settings_for(tenant)
-        # One run at a time per agency: two would match the same lines twice.
+        # One run at a time per agency: two would match the same lines at once (the
+        # unique constraints would make the slower fail). The lock is held for this
+        # check only; the "running" row is what keeps the second run out.
         settings = ReconciliationSettings.objects.select_for_update().get(tenant=tenant)
+        _abandon(list(_stale_runs(now).values_list("pk", flat=True)), reason="its worker stopped")
+        if ReconciliationRun.objects.filter(state=RunState.RUNNING).exists():
+            raise Conflict(
+                "Another reconciliation run of this agency is still running; "
+                "start this one when it has finished",
+                code="run_in_progress",
+            )
         run = ReconciliationRun.objects.create(
             tenant=tenant,
             period_start=period_start,
@@ -102,9 +183,26 @@ def start_run(
             requested_by=requested_by[:200],
             date_window_days=settings.date_window_days,
             amount_tolerance=settings.amount_tolerance,
+            started_at=now,
+            heartbeat_at=now,
         )
-        _Reconciliation(tenant=tenant, run=run, settings=settings).execute()
-    return run
+    return run, settings
+
+
+def _stale_runs(now):
+    return ReconciliationRun.objects.filter(
+        state=RunState.RUNNING, heartbeat_at__lt=now - RUN_STALE_AFTER
+    )
+
+
+def _abandon(run_ids: list[str], *, reason: str) -> None:
+    if not run_ids:
+        return
+    with transaction.atomic():
+        ReconciliationRun.objects.filter(pk__in=run_ids, state=RunState.RUNNING).update(
+            state=RunState.ABANDONED, finished_at=timezone.now()
+        )
+    logger.warning("reconciliation run(s) %s abandoned: %s", ", ".join(run_ids), reason)
 
 
 class _Reconciliation:
@@ -130,19 +228,25 @@ class _Reconciliation:
         self.now = timezone.now()
 
     def execute(self) -> None:
+        """Every batch below is its own transaction (``_batch``); reads between them
+        (the keyset pages, the item cursors) run outside any."""
         before = self.start - timedelta(days=1)
         for lines in self._line_batches(self.lookback_start, self.end, unmatched_only=True):
-            self.matcher.match_by_reference(lines)
+            with self._batch():
+                self.matcher.match_by_reference(lines)
         bulk.refresh_statistics(Match, MatchLine, MatchItem, rows_written=self.matcher.writer.count)
         if before >= self.lookback_start:
             # Earlier lines nothing explained yet: an item recorded since may pay them.
             for lines in self._line_batches(self.lookback_start, before, unmatched_only=True):
-                self.matcher.match_by_amount(self._open_credits(lines))
+                with self._batch():
+                    self.matcher.match_by_amount(self._open_credits(lines))
         for lines in self._line_batches(self.start, self.end, unmatched_only=False):
-            self._settle_and_report_lines(lines)
+            with self._batch():
+                self._settle_and_report_lines(lines)
         self.as_of = _reported_up_to(self.end)
         for items in period_items.items_dated(self.start, self.end, chunk_size=CHUNK):
-            self._report_items(items, in_period=True)
+            with self._batch():
+                self._report_items(items, in_period=True)
         overdue_until = max(self.as_of.values(), default=None)
         if overdue_until is not None:
             last = min(before, overdue_until - self.window)
@@ -150,9 +254,18 @@ class _Reconciliation:
                 for items in period_items.items_dated(
                     self.lookback_start, last, chunk_size=CHUNK, only_unmatched=True
                 ):
-                    self._report_items(items, in_period=False)
-        self._clear_settled_exceptions()
-        self._finish()
+                    with self._batch():
+                        self._report_items(items, in_period=False)
+        with transaction.atomic():
+            self._clear_settled_exceptions()
+            self._finish()
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        """One batch's writes and the run's heartbeat, committed together."""
+        with transaction.atomic():
+            yield
+            ReconciliationRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
 
     # --- lines ----------------------------------------------------------------------
 
@@ -487,7 +600,7 @@ class _Reconciliation:
         run.unmatched_reported_count = sum(t["unmatched_reported"] for t in totals.values())
         run.exception_count = sum(t["exceptions"] for t in totals.values())
         run.state = ReconciliationRun.State.COMPLETED
-        run.finished_at = timezone.now()
+        run.finished_at = run.heartbeat_at = timezone.now()
         run.save()
         publish(
             tenant=self.tenant,

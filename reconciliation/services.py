@@ -14,7 +14,7 @@ from django.utils import timezone
 from reconciliation.imports import ImportResult, StatementRejected, import_statement_file
 from reconciliation.models import ReconciliationRun, ReconciliationSettings
 from reconciliation.resolutions import resolve_exception
-from reconciliation.runs import start_run
+from reconciliation.runs import restart_stale_runs, start_run
 from reconciliation.selectors import settings_for
 from reconciliation.stripe_payouts import (
     PayoutImportError,
@@ -33,6 +33,7 @@ __all__ = [
     "import_stripe_payout",
     "reconcile_yesterday_for_every_agency",
     "resolve_exception",
+    "restart_stale_runs",
     "start_run",
     "sweep_payouts_for_every_agency",
     "sweep_stripe_payouts",
@@ -59,10 +60,17 @@ def reconcile_yesterday_for_every_agency(*, today: date | None = None) -> list[s
     Each agency's days since its last completed scheduled run are reconciled oldest
     first (at most ``CATCH_UP_DAYS``), so a day whose run failed, or that the beat
     missed, is done the next morning; an agency with no scheduled run yet starts with
-    yesterday. Safe to run twice: completed days are skipped."""
+    yesterday. Safe to run twice: completed days are skipped. Runs a killed worker left
+    ``running`` are restarted first."""
     yesterday = (today or timezone.localdate()) - timedelta(days=1)
     started = []
     for tenant in active_tenants():
+        try:
+            # A run a killed worker left "running" would refuse today's runs; it is
+            # abandoned and its period reconciled again first (see runs.py).
+            started.extend(run.pk for run in restart_stale_runs(tenant=tenant))
+        except Exception:
+            logger.exception("restarting stale reconciliation runs of %s failed", tenant.slug)
         with tenant_scope(tenant):
             if not settings_for(tenant).daily_run_enabled:
                 continue
@@ -89,8 +97,9 @@ def reconcile_yesterday_for_every_agency(*, today: date | None = None) -> list[s
                     requested_by="schedule",
                 )
             except Exception:
-                # One agency's failure must not stop the others' runs. The run rolled
-                # back whole; tomorrow's beat starts again from this day.
+                # One agency's failure must not stop the others' runs. The run is
+                # abandoned (its committed matches stay); tomorrow's beat starts again
+                # from this day, as it is not completed.
                 logger.exception("daily reconciliation of %s for %s failed", tenant.slug, day)
                 break
             started.append(run.pk)

@@ -3,6 +3,11 @@
 A subscriber runs at least once per event; a receipt row written in the same
 transaction as its effect makes the second run a no-op, so each runs *effectively*
 once even when a task is redelivered.
+
+The dispatcher calls each subscriber outside any transaction of its own (see
+hub/events/dispatch.py), so the ``atomic`` block here is the subscriber's whole
+transaction: receipt and effect commit together or not at all, and a crash between
+two subscribers leaves exactly the finished ones with receipts.
 """
 
 from __future__ import annotations

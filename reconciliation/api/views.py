@@ -193,6 +193,12 @@ class ReconciliationRunViewSet(HubReadCreateViewSet):
 
     @extend_schema(
         summary="Reconcile a period now (dates inclusive); answers with the finished run",
+        description=(
+            "The run commits batch by batch and is `running` (visible in the list) until "
+            "it is `completed`; one that stopped half-way is `abandoned`, its matches "
+            "kept. While another run of the agency is running the answer is a 409 "
+            "`run_in_progress`."
+        ),
         request=RunRequestSerializer,
         responses={201: ReconciliationRunSerializer},
     )

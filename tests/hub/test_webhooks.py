@@ -90,10 +90,13 @@ def test_committed_event_survives_a_dispatcher_crash(
 ):
     receiver = receivers()
     endpoint_for(tenant, receiver)
+    # An event with an in-process subscriber, so that dispatching has a "half-way".
+    event_type = register_event_type("test.survives", "test", read_scope="payments:read")
+    subscribe(event_type, name="tests.survives")(lambda event: None)
     # The commit hook never reaches a worker (the process dies right after commit)...
-    with django_capture_on_commit_callbacks(execute=False):
-        event = publish_committed(tenant)
-    # ...and the first dispatch attempt dies half-way.
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
+        event = publish(tenant=tenant, type=event_type, subject_id="x", payload={"n": 1})
+    # ...and the first dispatch attempt dies half-way, after the claim committed.
     real = dispatch._run_subscribers
 
     def crash(event):
@@ -103,12 +106,19 @@ def test_committed_event_survives_a_dispatcher_crash(
     with pytest.raises(SystemExit):
         dispatch.dispatch_event(event.pk)
     with all_tenants():
-        assert WebhookDelivery.objects.count() == 0  # rolled back with the crash
+        # The claim committed before the subscribers ran: the delivery is kept and the
+        # attempt counted, but the event is not marked dispatched.
+        assert WebhookDelivery.objects.count() == 1
+        event.refresh_from_db()
+        assert event.dispatched_at is None and event.dispatch_attempts == 1
     monkeypatch.setattr(dispatch, "_run_subscribers", real)
 
     deliver_everything(now=timezone.now() + timedelta(seconds=30))  # the periodic sweep
-    assert len(receiver.verified()) == 1
+    assert len(receiver.verified()) == 1  # once: the re-dispatch made no second delivery
     assert receiver.verified()[0].json["id"] == event.pk
+    with all_tenants():
+        event.refresh_from_db()
+        assert event.dispatched_at is not None and event.dispatch_attempts == 2
 
 
 def test_delivery_is_signed_per_standard_webhooks(tenant, receivers):
