@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.test import override_settings
+from kombu import pools as kombu_pools
 
 from hub.api.throttling import shared_cache
 from hub.celery import app as celery_app
@@ -100,9 +101,11 @@ def celery_broker(url: str):
     saved = conf.broker_url, conf.broker_transport_options
 
     def reset_pools():
-        # The app caches its connection and producer pools on first use.
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+        # The app caches its connection and producer pools on first use, and kombu keeps
+        # them in its own registry keyed by broker URL: closing one without clearing that
+        # registry hands the closed pool back to the next user of the same URL ("Acquire
+        # on closed pool"). kombu.pools.reset closes and forgets them all.
+        kombu_pools.reset()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
