@@ -1,4 +1,8 @@
-"""How collections react to other apps' events (run once per event, in its tenant scope)."""
+"""How collections react to other apps' events (run once per event, in its tenant scope).
+
+Event types are imported from the app that publishes them: a renamed type then breaks
+the import here, instead of silently never matching a string again.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from django.utils import timezone
 from collection.services import outcomes, stopping
 from hub.events.models import Event
 from hub.events.subscribers import subscribe
+from payments.events import PAYMENT_FAILED, PAYMENT_SUCCEEDED
+from registration.events import CONSTITUENT_DECEASED
 
 
 def _date(value, default: dt.date) -> dt.date:
@@ -18,14 +24,14 @@ def _date(value, default: dt.date) -> dt.date:
         return default
 
 
-@subscribe("payment.succeeded", name="collection.instalment_collected")
+@subscribe(PAYMENT_SUCCEEDED, name="collection.instalment_collected")
 def instalment_collected(event: Event) -> None:
     if event.payload.get("method") != "direct_debit":
         return
     outcomes.apply_success(tenant=event.tenant, payment_id=event.subject_id)
 
 
-@subscribe("payment.failed", name="collection.instalment_failed")
+@subscribe(PAYMENT_FAILED, name="collection.instalment_failed")
 def instalment_failed(event: Event) -> None:
     payload = event.payload
     if payload.get("method") != "direct_debit":
@@ -39,7 +45,7 @@ def instalment_failed(event: Event) -> None:
     )
 
 
-@subscribe("constituent.deceased", name="collection.stop_for_deceased")
+@subscribe(CONSTITUENT_DECEASED, name="collection.stop_for_deceased")
 def stop_for_deceased(event: Event) -> None:
     constituent_id = event.payload.get("constituent")
     if not constituent_id:

@@ -51,6 +51,7 @@ from django.utils import timezone
 from hub.api.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
 from reconciliation import bulk, lookups, period_items, reasons
+from reconciliation.agency_settings import ensure_settings
 from reconciliation.events import RECONCILIATION_COMPLETED
 from reconciliation.exception_book import ExceptionBook, Finding
 from reconciliation.expected import ExpectedItem
@@ -68,7 +69,6 @@ from reconciliation.models import (
     RunItem,
     StatementLine,
 )
-from reconciliation.selectors import settings_for
 from reconciliation.totals import Totals
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
@@ -163,7 +163,7 @@ def _claim(
     """Create the run as ``running`` and commit: the first of the run's transactions."""
     now = timezone.now()
     with tenant_scope(tenant), transaction.atomic():
-        settings_for(tenant)
+        ensure_settings(tenant)
         # One run at a time per agency: two would match the same lines at once (the
         # unique constraints would make the slower fail). The lock is held for this
         # check only; the "running" row is what keeps the second run out.

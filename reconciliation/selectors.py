@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from reconciliation.models import (
@@ -16,16 +15,10 @@ from tenants.scope import tenant_scope
 
 
 def settings_for(tenant: Tenant) -> ReconciliationSettings:
-    """The agency's tolerances, created with the hub-wide defaults on first use."""
+    """The agency's tolerances; the hub-wide defaults (unsaved) if it never set any."""
     with tenant_scope(tenant):
         existing = ReconciliationSettings.objects.filter(tenant=tenant).first()
-        if existing is not None:
-            return existing
-        try:
-            with transaction.atomic():
-                return ReconciliationSettings.objects.create(tenant=tenant)
-        except IntegrityError:
-            return ReconciliationSettings.objects.get(tenant=tenant)
+    return existing or ReconciliationSettings(tenant=tenant)
 
 
 def run_items(run: ReconciliationRun, status: str | None = None) -> QuerySet[RunItem]:

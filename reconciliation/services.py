@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from reconciliation.agency_settings import ensure_settings
 from reconciliation.imports import ImportResult, StatementRejected, import_statement_file
 from reconciliation.models import ReconciliationRun, ReconciliationSettings
 from reconciliation.resolutions import resolve_exception
@@ -114,7 +115,7 @@ def update_settings(
     lookback_days: int | None = None,
     daily_run_enabled: bool | None = None,
 ) -> ReconciliationSettings:
-    settings = settings_for(tenant)
+    settings = ensure_settings(tenant)
     changes = {
         "date_window_days": date_window_days,
         "amount_tolerance": amount_tolerance,

@@ -212,9 +212,9 @@ def test_uploading_and_reconciling_from_the_admin(client, tenant, other_tenant, 
 
 def test_finance_edits_their_agencys_tolerances(client, tenant, other_tenant):
     client.force_login(staff(tenant, "finance", "fin"))
-    from reconciliation.selectors import settings_for
+    from reconciliation.agency_settings import ensure_settings
 
-    mine, theirs = settings_for(tenant), settings_for(other_tenant)
+    mine, theirs = ensure_settings(tenant), ensure_settings(other_tenant)
     url = admin_change_path("reconciliation.reconciliationsettings", mine.pk)
     response = client.post(
         url,
@@ -266,3 +266,12 @@ def test_every_reconciliation_admin_page_renders(client, two_agencies, model):
     if model == "reconciliationexception":
         detail = client.get(admin_change_path(f"reconciliation.{model}", exception.pk))
         assert detail.status_code == 200 and exception.reason in detail.content.decode()
+
+
+def test_reading_an_agencys_settings_writes_nothing(tenant):
+    from reconciliation.selectors import settings_for
+
+    settings = settings_for(tenant)
+    with tenant_scope(tenant):
+        assert not ReconciliationSettings.objects.exists()
+    assert settings.date_window_days == ReconciliationSettings().date_window_days
