@@ -30,7 +30,7 @@ from collection.models import (
     ReturnFile,
     ReturnFileEntry,
 )
-from collection.services import debts, runs
+from collection.services import runs, write_offs
 from hub.admin_display import money_column
 from hub.api.errors import HubError
 from tenants.admin_scoping import (
@@ -194,7 +194,7 @@ class DebtAdmin(CollectionsReadOnlyAdmin):
             for debt in queryset:
                 with tenant_scope(debt.tenant):
                     try:
-                        debts.write_off_debt(
+                        write_offs.write_off_debt(
                             debt=debt,
                             reason=form.cleaned_data["reason"],
                             actor=f"staff:{request.user.username}",

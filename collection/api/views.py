@@ -41,7 +41,7 @@ from collection.models import (
     PaymentPlan,
     ReturnFile,
 )
-from collection.services import debts, mandates, plans, returns, runs
+from collection.services import debts, mandates, plans, returns, runs, write_offs
 from hub.api.errors import Conflict, InvalidRequest
 from hub.api.views import HubReadOnlyViewSet
 from tenants.scope import require_tenant
@@ -102,7 +102,7 @@ class DebtViewSet(CollectionsViewSet):
     def write_off(self, request, pk=None):
         debt = self.get_object()
         data = _validated(WriteOffSerializer, request.data)
-        debt = debts.write_off_debt(debt=debt, reason=data["reason"], actor=actor_of(request))
+        debt = write_offs.write_off_debt(debt=debt, reason=data["reason"], actor=actor_of(request))
         return Response(DebtSerializer(debt).data)
 
 

@@ -1,6 +1,7 @@
 """Every write the collections app makes, one module per subject:
 
-debts      record debts, move their balance and state, write them off
+debts      record debts, move their balance and state
+write_offs write a debt off, with its plan and open instalments
 mandates   record, activate, cancel and expire direct-debit mandates
 plans      agree and end payment plans (the instalment schedule)
 runs       collection runs: select what is due, present it in chunks, finish

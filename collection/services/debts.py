@@ -15,8 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from collection import events
-from collection.models import Debt, Instalment, PaymentPlan
-from collection.selectors import in_flight_amount
+from collection.models import Debt
 from collection.services.payloads import debt_payload
 from hub.api.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
@@ -99,46 +98,18 @@ def create_debt(
     return debt
 
 
-@transaction.atomic
-def write_off_debt(*, debt: Debt, reason: str, actor: str) -> Debt:
-    """Stop pursuing what is left. Remaining instalments are written off with the debt."""
-    debt = lock_debt(debt)
-    if not reason or not reason.strip():
-        raise InvalidRequest("A write-off needs a reason", code="missing_field", field="reason")
-    if debt.state == S.WRITTEN_OFF:
-        raise Conflict("This debt is already written off", code="already_written_off")
-    if debt.state not in WRITABLE_OFF_STATES:
-        raise RuleViolation(
-            f"A debt in state {debt.state} cannot be written off", code="invalid_state"
-        )
-    if in_flight_amount(debt):
-        raise RuleViolation(
-            "An instalment of this debt is with the bank; write off once its outcome is known",
-            code="collection_in_flight",
-        )
-    now = timezone.now()
-    from collection.services.plans import end_active_plan
-
-    end_active_plan(
-        debt=debt,
-        state=PaymentPlan.State.CANCELLED,
-        reason="debt written off",
-        instalment_state=Instalment.State.WRITTEN_OFF,
-        touch_debt=False,
-    )
-    Instalment.objects.filter(tenant=debt.tenant, debt=debt, state=Instalment.State.FAILED).update(
-        state=Instalment.State.WRITTEN_OFF, updated_at=now
-    )
+def record_write_off(debt: Debt, *, reason: str, actor: str) -> None:
+    """The debt's own part of a write-off (services/write_offs.py does the rest): what is
+    left is no longer pursued. ``debt`` is locked by the caller."""
     debt.state = S.WRITTEN_OFF
     debt.amount_written_off = debt.balance
     debt.write_off_reason = reason.strip()[:500]
     debt.written_off_by = actor[:200]
-    debt.written_off_at = now
+    debt.written_off_at = timezone.now()
     _save(
         debt, "state", "amount_written_off", "write_off_reason", "written_off_by", "written_off_at"
     )
     _publish(debt, events.DEBT_WRITTEN_OFF, reason=debt.write_off_reason)
-    return debt
 
 
 def record_collected(debt: Debt, amount: int) -> None:
