@@ -14,7 +14,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.events import dispatch, endpoints
@@ -23,6 +23,7 @@ from hub.events.models import Event, SubscriberReceipt, WebhookDelivery
 from hub.events.outbox import publish
 from hub.events.subscribers import subscribe
 from tenants.scope import all_tenants
+from tests.support.concurrency import in_background, row_is_free
 from tests.support.receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -70,30 +71,8 @@ def publish_committed(tenant, event_type) -> Event:
         return publish(tenant=tenant, type=event_type, subject_id="x", payload={})
 
 
-def in_background(work):
-    outcome: dict = {}
-
-    def run():
-        try:
-            outcome["result"] = work()
-        except Exception as exc:  # asserted on by the test
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 def event_row_is_free(event_id: str) -> bool:
-    """Could another worker lock the event row right now? (NOWAIT: answer at once.)"""
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM hub_event WHERE id = %s FOR UPDATE NOWAIT", [event_id])
-        return True
-    except OperationalError:
-        return False
+    return row_is_free("hub_event", event_id)
 
 
 def test_a_slow_subscriber_holds_neither_the_event_row_nor_the_deliveries(tenant, endpoint):

@@ -13,7 +13,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from payments import services
@@ -21,6 +21,7 @@ from payments.models import Payment
 from payments.providers.base import PaymentProvider, StartedPayment
 from payments.providers.registry import registry
 from tenants.scope import all_tenants, tenant_scope
+from tests.support.concurrency import in_background, row_is_free
 
 PROVIDER = "slow-test-provider"
 
@@ -66,10 +67,9 @@ def slow():
     plugin.hang_up.set()
 
 
-def new_payment(tenant, service, slow):
-    slow.hang_up.set()  # creating it is not under test here
+def create_with(tenant, service):
     with tenant_scope(tenant):
-        payment = services.create_payment(
+        return services.create_payment(
             tenant=tenant,
             service=service,
             amount=1000,
@@ -78,52 +78,20 @@ def new_payment(tenant, service, slow):
             reference="DOG-1",
             provider=PROVIDER,
         )
+
+
+def new_payment(tenant, service, slow):
+    slow.hang_up.set()  # creating it is not under test here
+    payment = create_with(tenant, service)
     slow.hang_up.clear()
     slow.on_the_line.clear()
     return payment
 
 
-def in_background(work):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = work()
-        except Exception as exc:  # asserted on by the test
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
-def row_is_free(payment_id: str) -> bool:
-    """Could another request lock the row right now? (NOWAIT: answer at once.)"""
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM payments_payment WHERE id = %s FOR UPDATE NOWAIT", [payment_id]
-            )
-        return True
-    except OperationalError:
-        return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_payment_row_is_created_only_after_the_provider_answered(tenant, service, slow):
     slow.hang_up.set()
-    with tenant_scope(tenant):
-        payment = services.create_payment(
-            tenant=tenant,
-            service=service,
-            amount=1000,
-            currency="EUR",
-            description="Dog licence",
-            reference="DOG-1",
-            provider=PROVIDER,
-        )
+    payment = create_with(tenant, service)
     assert slow.seen == {"in_transaction": False, "row_exists": False}
     with all_tenants():
         assert Payment.objects.get(pk=payment.pk).next_url == "https://pay.example/x"
@@ -136,7 +104,7 @@ def test_cancelling_holds_no_row_lock_while_the_provider_answers(tenant, service
     thread, outcome = in_background(lambda: services.cancel_payment(payment=payment))
     assert slow.on_the_line.wait(timeout=10)
     try:
-        assert row_is_free(payment.pk)
+        assert row_is_free("payments_payment", payment.pk)
         assert slow.seen["in_transaction"] is False
     finally:
         slow.hang_up.set()
@@ -156,7 +124,7 @@ def test_expiring_holds_no_row_lock_while_the_provider_answers(tenant, service, 
     thread, outcome = in_background(lambda: services.expire_payment(payment=payment))
     assert slow.on_the_line.wait(timeout=10)
     try:
-        assert row_is_free(payment.pk)
+        assert row_is_free("payments_payment", payment.pk)
     finally:
         slow.hang_up.set()
         thread.join(timeout=20)
