@@ -11,12 +11,19 @@ CI sets HUB_REQUIRE_BROWSER=1 so that a missing browser fails instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.payments.conftest import service  # noqa: F401  (the agency's paid service)
+from collection.services import runs
+from tenants import services as tenant_services
+from tenants.scope import tenant_scope
+from tests.collection.conftest import Collections
+from tests.payments.conftest import paid_payment
+from tests.reconciliation.camt import Entry, camt053
+from tests.reconciliation.conftest import import_bytes, reconcile
 from tests.support.agency_site import AgencySite
 from tests.support.browser import chromium_executable
 
@@ -86,6 +93,48 @@ def page(chromium, browser_problems):
     assert browser_problems.page_errors == []
     assert browser_problems.console_errors == []
     assert browser_problems.failed_resources == []
+
+
+@pytest.fixture
+def service(tenant):
+    return tenant_services.create_service(
+        tenant=tenant, code="passport", name="Passport renewal", interaction_kind="discretionary"
+    )
+
+
+@pytest.fixture
+def create_payment(api, service, agency_site):
+    def create(**overrides):
+        body = {
+            "amount": 1250,
+            "currency": "EUR",
+            "description": "Parking permit",
+            "reference": "PARK-0042",
+            "service": service.pk,
+            "return_url": f"{agency_site.url}/return?case=42",
+            **overrides,
+        }
+        response = api.post("/api/v1/payments", body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    return create
+
+
+@pytest.fixture
+def working_day(tenant, service):
+    """A paid card payment, a finished collection run and a reconciled bank day."""
+    payment = paid_payment(tenant, service, amount=2550)
+    collections = Collections(tenant)
+    collections.debt_in_plan()
+    with tenant_scope(tenant):
+        run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api", enqueue=False
+        )
+        run = runs.process_run(run=run)
+    today = dt.date.today()
+    import_bytes(tenant, camt053([Entry(2550, remittance=payment.pk)], booked=today))
+    return {"payment": payment, "run": run, "reconciliation": reconcile(tenant, today)}
 
 
 @pytest.fixture

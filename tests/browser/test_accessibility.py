@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.test_admin_pages import finance_officer, log_in, working_day  # noqa: F401
-from tests.browser.test_payment_page import create_payment, fill_card, open_payment_page  # noqa: F401
 from tests.payments.conftest import SUCCESS_CARD
+from tests.support.browser_pages import fill_card, finance_officer, log_in, open_payment_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BLOCKING = {"serious", "critical"}
@@ -30,12 +29,12 @@ def serious_violations(page) -> list[str]:
     ]
 
 
-def test_the_payment_page(page, live_server, create_payment):  # noqa: F811
+def test_the_payment_page(page, live_server, create_payment):
     open_payment_page(page, live_server, create_payment())
     assert serious_violations(page) == []
 
 
-def test_the_payment_page_with_errors(page, live_server, create_payment):  # noqa: F811
+def test_the_payment_page_with_errors(page, live_server, create_payment):
     open_payment_page(page, live_server, create_payment())
     fill_card(page, SUCCESS_CARD, month="13", code="")
     page.get_by_role("button", name="Pay €12,50").click()
@@ -43,7 +42,7 @@ def test_the_payment_page_with_errors(page, live_server, create_payment):  # noq
     assert serious_violations(page) == []
 
 
-def test_the_finance_report(page, live_server, tenant, working_day):  # noqa: F811
+def test_the_finance_report(page, live_server, tenant, working_day):
     log_in(page, live_server, finance_officer(tenant))
     page.goto(f"{live_server.url}/reconciliation/runs/{working_day['reconciliation'].pk}/")
     assert serious_violations(page) == []

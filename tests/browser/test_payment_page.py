@@ -5,41 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.payments.conftest import DECLINED_CARD, PROCESSING_ERROR_CARD, SUCCESS_CARD, page_path
+from tests.support.browser_pages import fill_card, open_payment_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def create_payment(api, service, agency_site):
-    def create(**overrides):
-        body = {
-            "amount": 1250,
-            "currency": "EUR",
-            "description": "Parking permit",
-            "reference": "PARK-0042",
-            "service": service.pk,
-            "return_url": f"{agency_site.url}/return?case=42",
-            **overrides,
-        }
-        response = api.post("/api/v1/payments", body, format="json")
-        assert response.status_code == 201, response.content
-        return response.json()
-
-    return create
-
-
-def open_payment_page(page, live_server, payment):
-    response = page.goto(live_server.url + page_path(payment["next_url"]))
-    assert response.status == 200
-    return response
-
-
-def fill_card(page, number, *, month="04", year="30", name="A. Citizen", code="123"):
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiry month").fill(month)
-    page.get_by_label("Expiry year").fill(year)
-    page.get_by_label("Name on card").fill(name)
-    page.get_by_label("Card security code").fill(code)
 
 
 def state_of(api, payment) -> str:
