@@ -32,7 +32,7 @@ from collection.models import (
 )
 from collection.services import runs, write_offs
 from hub.admin_display import money_column
-from hub.api.errors import HubError
+from hub.errors import HubError
 from tenants.admin_scoping import (
     ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
@@ -134,7 +134,7 @@ class CollectionSettingsAdmin(TenantScopedAdmin):
                         trigger=CollectionRun.Trigger.ADMIN,
                     )
                 except HubError as exc:
-                    messages.error(request, f"{settings.tenant}: {exc.detail}")
+                    messages.error(request, f"{settings.tenant}: {exc.message}")
                     continue
             messages.success(
                 request, f"{settings.tenant}: run {run.pk} selected {run.selected_count}."
@@ -200,7 +200,7 @@ class DebtAdmin(CollectionsReadOnlyAdmin):
                             actor=f"staff:{request.user.username}",
                         )
                     except HubError as exc:
-                        messages.error(request, f"{debt.reference}: {exc.detail}")
+                        messages.error(request, f"{debt.reference}: {exc.message}")
                         continue
                 self.log_change(request, debt, f"Written off: {form.cleaned_data['reason']}")
                 done += 1

@@ -23,7 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from hub.api.errors import Conflict, InvalidRequest
+from hub.errors import Conflict, InvalidRequest
 from hub.models import IdempotencyRecord
 from tenants.models import Tenant
 

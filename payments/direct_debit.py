@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 from payments import fees, postings, state_machine
 from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from hub.api.errors import Conflict
+from hub.errors import Conflict
 from hub.money import format_money
 from payments import selectors, services
 from payments.models import Payment, PaymentState

@@ -15,7 +15,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
 from payments import postings
 from payments.events import REFUND_FAILED, REFUND_SUCCEEDED, refund_payload

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, ProviderUnavailable, RuleViolation
 from payments import outcomes, state_machine
 from payments.direct_debit import (
     confirm_direct_debit,
@@ -25,7 +25,6 @@ from payments.direct_debit import (
     set_return_window_policy,
     submit_direct_debit,
 )
-from payments.errors import ProviderUnavailable
 from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState, ProviderAccount
 from payments.providers.base import PaymentProvider, ProviderError, ProviderStatus

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from hub.admin_display import money_column
-from hub.api.errors import HubError
+from hub.errors import HubError
 from reconciliation import services
 from reconciliation.models import (
     BankStatement,
@@ -162,7 +162,7 @@ class StatementImportAdmin(ReadOnlyTenantScopedAdmin):
             except services.StatementRejected as rejected:
                 form.add_error("file", rejected.message)
             except HubError as error:
-                form.add_error("file", str(error.detail))
+                form.add_error("file", error.message)
             else:
                 imported = result.statement_import
                 if result.created:
@@ -285,7 +285,7 @@ class ReconciliationRunAdmin(ReadOnlyTenantScopedAdmin):
                     requested_by=_actor(request),
                 )
             except HubError as error:
-                form.add_error(None, str(error.detail))
+                form.add_error(None, error.message)
             else:
                 self.log_addition(request, run, "Started a reconciliation run")
                 return redirect("reconciliation-run-report", run.pk)
@@ -341,7 +341,7 @@ class ReconciliationExceptionAdmin(ReadOnlyTenantScopedAdmin):
                         resolved_by=_actor(request),
                     )
                 except HubError as error:
-                    messages.error(request, f"{exception.pk}: {error.detail}")
+                    messages.error(request, f"{exception.pk}: {error.message}")
                 else:
                     self.log_change(request, exception, f"Resolved: {data['resolution']}")
                     messages.success(request, f"{exception.pk} resolved")

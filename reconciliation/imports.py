@@ -19,7 +19,7 @@ from typing import BinaryIO
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hub.api.errors import Conflict
+from hub.errors import Conflict
 from reconciliation import bulk, references
 from reconciliation.models import (
     BankStatement,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 from reconciliation import lookups
 from reconciliation.expected import ExpectedItem, return_item
 from reconciliation.match_writer import MatchWriter

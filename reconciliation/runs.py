@@ -48,7 +48,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
-from hub.api.errors import Conflict, InvalidRequest
+from hub.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
 from reconciliation import bulk, lookups, period_items, reasons
 from reconciliation.agency_settings import ensure_settings

@@ -6,7 +6,7 @@ Stripe's fee, and the payout amount is the closing balance, i.e. what arrives in
 bank. Matching then pairs charges with the hub's payments by their Stripe ids, and the
 payout with the bank line that received it.
 
-Each agency's own credentials are used (``stripe.StripeClient`` per account, never the
+Each agency's own credentials are used (``hub.stripe.stripe_client`` per account, never the
 global key). The import is atomic and idempotent: a payout is imported once, and its
 transactions must add up to the payout or nothing is stored.
 """
@@ -22,6 +22,7 @@ import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub import stripe as hub_stripe
 from payments.models import ProviderAccount
 from reconciliation import bulk, references
 from reconciliation.imports import ImportResult
@@ -49,7 +50,7 @@ class PayoutImportError(Exception):
 def stripe_client(account: ProviderAccount) -> stripe.StripeClient:
     if not account.secret_key:
         raise PayoutImportError(f"Stripe account {account.pk} has no secret key")
-    return stripe.StripeClient(account.secret_key, max_network_retries=2)
+    return hub_stripe.stripe_client(account.secret_key)
 
 
 def import_stripe_payout(

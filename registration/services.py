@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hub.api.errors import Conflict, HubError, InvalidRequest, RuleViolation
+from hub.errors import Conflict, Forbidden, InvalidRequest, RuleViolation
 from hub.events.outbox import EventSpec, publish, publish_many
 from registration import events, identifiers
 from registration.models import (
@@ -30,8 +30,7 @@ from tenants.scope import all_tenants
 CORRECTABLE_FIELDS = ("name", "date_of_birth", "address", "email", "phone")
 
 
-class FieldOwnedElsewhere(HubError):
-    status_code = 403
+class FieldOwnedElsewhere(Forbidden):
     default_code = "field_owned_by_another_agency"
 
 

@@ -42,8 +42,8 @@ from collection.models import (
     ReturnFile,
 )
 from collection.services import debts, mandates, plans, returns, runs, write_offs
-from hub.api.errors import Conflict, InvalidRequest
 from hub.api.views import HubReadOnlyViewSet
+from hub.errors import Conflict, InvalidRequest
 from tenants.scope import require_tenant
 
 READ = "collections:read"

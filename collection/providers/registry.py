@@ -1,34 +1,14 @@
-"""``@registry.register("bank_file")`` on a ``CollectionProviderPlugin`` subclass."""
+"""Collection's provider registry: ``@registry.register("bank_file")`` on a
+``CollectionProviderPlugin`` subclass."""
 
 from __future__ import annotations
 
 from collection.providers.base import CollectionProviderPlugin
+from hub.plugins import PluginRegistry
 
-
-class CollectorRegistry:
-    def __init__(self) -> None:
-        self._plugins: dict[str, CollectionProviderPlugin] = {}
-
-    def register(self, identifier: str):
-        def decorator(plugin_class: type[CollectionProviderPlugin]):
-            if identifier in self._plugins:
-                raise ValueError(f"collection provider {identifier!r} is already registered")
-            plugin = plugin_class()
-            plugin.identifier = identifier
-            self._plugins[identifier] = plugin
-            return plugin_class
-
-        return decorator
-
-    def get(self, identifier: str) -> CollectionProviderPlugin | None:
-        return self._plugins.get(identifier)
-
-
-registry = CollectorRegistry()
+registry: PluginRegistry[CollectionProviderPlugin] = PluginRegistry("collection provider")
 
 
 def get_collector(identifier: str) -> CollectionProviderPlugin:
-    plugin = registry.get(identifier)
-    if plugin is None:
-        raise LookupError(f"no collection provider {identifier!r}")
-    return plugin
+    """The plugin for ``identifier``; LookupError names a provider nobody registered."""
+    return registry[identifier]

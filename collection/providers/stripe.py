@@ -2,7 +2,7 @@
 
 The debtor set the mandate up with the agency's Stripe account beforehand (a SetupIntent);
 the hub stores the PaymentMethod and Mandate ids on the Mandate. Each collection confirms a
-PaymentIntent on the agency's own key (``StripeClient`` per call, never the global key).
+PaymentIntent on the agency's own key (``hub.stripe.stripe_client``, never the global key).
 
 The Stripe idempotency key is derived from (instalment, attempt number), the same pair the
 database keeps unique: a worker killed after Stripe accepted the debit but before the hub
@@ -22,8 +22,8 @@ from collection.providers.base import (
 )
 from collection.providers.registry import registry
 from collection.schemes import Scheme
+from hub.stripe import PAYMENT_METADATA_KEY, stripe_client
 from payments.models import ProviderAccount
-from payments.providers.stripe_checkout import PAYMENT_METADATA_KEY
 
 PAYMENT_METHOD_TYPE = {Scheme.SEPA_CORE: "sepa_debit", Scheme.BACS: "bacs_debit"}
 # PaymentIntent states in which the debit is on its way (the outcome comes by webhook).
@@ -85,7 +85,7 @@ class StripeCollector(CollectionProviderPlugin):
         return [] if has_key else ["the agency has no active Stripe account with a secret key"]
 
     def submit(self, *, attempt: CollectionAttempt) -> str:
-        client = stripe_sdk.StripeClient(_secret_key(attempt))
+        client = stripe_client(_secret_key(attempt))
         try:
             intent = client.v1.payment_intents.create(
                 params=_params(attempt), options={"idempotency_key": idempotency_key(attempt)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from collection.models import CollectionRun
 from collection.selectors import collection_settings, schemes_open_on
 from collection.services import debts, dunning, mandates, outcomes, runs
-from hub.api.errors import RuleViolation
+from hub.errors import RuleViolation
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def run_day(*, tenant: Tenant, today: dt.date) -> DailyReport:
         )
     except RuleViolation as exc:
         # Nothing is due (a failed run is recorded when something is): not a warning.
-        logger.info("no collection run for %s on %s: %s", tenant.slug, today, exc.detail)
+        logger.info("no collection run for %s on %s: %s", tenant.slug, today, exc.message)
         return report
     report.run = run.pk
     return report

@@ -17,7 +17,7 @@ from django.utils import timezone
 from collection import events
 from collection.models import Debt
 from collection.services.payloads import debt_payload
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
 from registration.selectors import visible_constituent
 from tenants.models import Service, Tenant

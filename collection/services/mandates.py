@@ -27,7 +27,7 @@ from collection.schemes import (
 )
 from collection.selectors import collection_settings
 from collection.services.payloads import mandate_payload
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
 from registration.selectors import visible_constituent
 from tenants.ids import new_id

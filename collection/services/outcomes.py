@@ -52,7 +52,7 @@ from collection.services.mandates import end_mandate
 from collection.services.payloads import instalment_payload
 from collection.services.plans import complete_plan_if_finished
 from collection.services.stopping import stop_collection_for_constituent
-from hub.api.errors import Conflict
+from hub.errors import Conflict
 from hub.events.outbox import publish
 from payments import services as payments
 from payments.models import Payment, PaymentState

@@ -27,7 +27,7 @@ from collection.schemes import (
 from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, in_flight_amount
 from collection.services import debts
 from collection.services.payloads import instalment_payload
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
 from tenants.models import Tenant
 

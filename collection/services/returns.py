@@ -49,7 +49,7 @@ from collection.schemes import (
     rejections,
     rule_for,
 )
-from hub.api.errors import Conflict, InvalidRequest
+from hub.errors import Conflict, InvalidRequest
 from payments import services as payments
 from payments.models import PaymentState
 from tenants.models import Tenant

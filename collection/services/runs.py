@@ -74,7 +74,7 @@ from collection.schemes import (
 from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, due_instalments
 from collection.services import debts
 from collection.services.payloads import instalment_payload, run_payload
-from hub.api.errors import HubError, RuleViolation
+from hub.errors import HubError, RuleViolation
 from hub.events.outbox import publish
 from payments import services as payments
 from payments.models import PaymentMethod
@@ -423,12 +423,10 @@ def _insert_attempt(attempt: CollectionAttempt) -> None:
 def _refuse(attempt, instalment, exc: HubError, outcome: ChunkOutcome) -> None:
     """Payments refused the collection (service closed, registration ended …): this
     instalment stops here for a caseworker, like a STOP return code."""
-    codes = exc.get_codes()
-    code = codes if isinstance(codes, str) else "refused"
     attempt.state = A.FAILED
-    attempt.failure_code = code[:50]
+    attempt.failure_code = exc.code[:50]
     attempt.failure_action = "stop"
-    attempt.provider_error = str(exc.detail)[:500]
+    attempt.provider_error = exc.message[:500]
     attempt.failed_at = timezone.now()
     _insert_attempt(attempt)
     instalment.state = Instalment.State.FAILED

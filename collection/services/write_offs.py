@@ -12,7 +12,7 @@ from django.utils import timezone
 from collection.models import Debt, Instalment, PaymentPlan
 from collection.selectors import in_flight_amount
 from collection.services import debts, plans
-from hub.api.errors import Conflict, InvalidRequest, RuleViolation
+from hub.errors import Conflict, InvalidRequest, RuleViolation
 
 
 @transaction.atomic

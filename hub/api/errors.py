@@ -17,6 +17,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from hub.errors import HubError
+
 logger = logging.getLogger(__name__)
 
 TYPE_BY_STATUS = {
@@ -37,31 +39,15 @@ TYPE_BY_STATUS = {
 DATABASE_RETRY_AFTER = 5
 
 
-class HubError(exceptions.APIException):
-    """A service-level failure an integrator can act on (raise it from services)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid_request"
-
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
-        super().__init__(detail=message, code=code or self.default_code)
-        self.field = field
-
-
-class Conflict(HubError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-class RuleViolation(HubError):
-    """The request is well-formed but the business rules forbid it (422)."""
-
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "rule_violation"
-
-
-class InvalidRequest(HubError):
-    status_code = status.HTTP_400_BAD_REQUEST
+# The HTTP status of each kind of domain error (hub/errors.py). The API layer is
+# the only place that knows a refusal as a status code.
+STATUS_BY_KIND = {
+    "invalid_request": status.HTTP_400_BAD_REQUEST,
+    "permission_error": status.HTTP_403_FORBIDDEN,
+    "conflict": status.HTTP_409_CONFLICT,
+    "rule_violation": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "provider_unavailable": status.HTTP_502_BAD_GATEWAY,
+}
 
 
 def _flatten(detail, prefix: str | None = None) -> list[dict]:
@@ -138,6 +124,13 @@ def exception_handler(exc, context):
             ),
             headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
+    if isinstance(exc, HubError):
+        return error_response(
+            status_code=STATUS_BY_KIND[exc.kind],
+            code=_normalise_code(exc.code),
+            message=exc.message,
+            field=exc.field,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("No such object")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -179,10 +172,4 @@ def exception_handler(exc, context):
         codes = exc.get_codes()
         code = _normalise_code(codes if isinstance(codes, str) else exc.default_code)
         message = str(exc.detail)
-    return error_response(
-        status_code=exc.status_code,
-        code=code,
-        message=message,
-        field=getattr(exc, "field", None),
-        headers=headers,
-    )
+    return error_response(status_code=exc.status_code, code=code, message=message, headers=headers)

@@ -2,7 +2,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
-from hub.api.errors import InvalidRequest
+from hub.errors import InvalidRequest
 
 
 class CreatedCursorPagination(CursorPagination):

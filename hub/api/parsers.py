@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.parsers import JSONParser
 
-from hub.api.errors import InvalidRequest
+from hub.errors import InvalidRequest
 
 NUL = "\u0000"
 

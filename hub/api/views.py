@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hub import audit, idempotency
 from hub.api.auth import AgencyPrincipal
 from hub.api.permissions import UNDECLARED
+from hub.errors import HubError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -64,7 +65,7 @@ class HubViewMixin:
             with transaction.atomic():
                 try:
                     response = handler(request, *args, **kwargs)
-                except exceptions.APIException as exc:
+                except (exceptions.APIException, HubError) as exc:
                     # A refused request is an answer too (Stripe stores it), but any
                     # partial work it did is undone.
                     transaction.set_rollback(True)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from hub.api.errors import InvalidRequest
+from hub.errors import InvalidRequest
 from hub.events import signing
 from hub.events.catalogue import is_valid_subscription
 from hub.events.destinations import ForbiddenDestination, check_destination

@@ -93,9 +93,6 @@ class PaymentProvider:
     needs_account: bool = False
     supports_refunds: bool = True
 
-    def __init__(self, identifier: str) -> None:
-        self.identifier = identifier
-
     def start_payment(self, *, payment: Payment, account: ProviderAccount | None) -> StartedPayment:
         """Prepare the payer's page; return where to send them."""
         raise NotImplementedError

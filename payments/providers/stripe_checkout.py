@@ -14,6 +14,7 @@ import stripe
 from django.utils import timezone
 
 from hub.logging import redact
+from hub.stripe import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY, stripe_client
 from payments.models import Payment, PaymentMethod, ProviderAccount, Refund
 from payments.providers import stripe_mapping
 from payments.providers.base import (
@@ -26,11 +27,6 @@ from payments.providers.base import (
 from payments.providers.registry import registry
 from payments.providers.sandbox import payment_page_url
 
-# Set on every Stripe object the hub creates, so webhooks find their payment/refund.
-PAYMENT_METADATA_KEY = "hub_payment_id"
-REFUND_METADATA_KEY = "hub_refund_id"
-TIMEOUT_SECONDS = 20
-MAX_NETWORK_RETRIES = 2
 # Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours ahead.
 SESSION_MIN_LIFETIME = timedelta(minutes=31)
 SESSION_MAX_LIFETIME = timedelta(hours=23, minutes=59)
@@ -43,11 +39,7 @@ def client_for(account: ProviderAccount | None) -> stripe.StripeClient:
         raise ProviderError(
             "the agency's Stripe account has no secret key", code="provider_not_configured"
         )
-    return stripe.StripeClient(
-        account.secret_key,
-        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
-        max_network_retries=MAX_NETWORK_RETRIES,
-    )
+    return stripe_client(account.secret_key)
 
 
 def provider_error(exc: stripe.StripeError) -> ProviderError:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
+from hub.stripe import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY
 from payments import disputes, outcomes, refunds, selectors
 from payments.models import (
     Payment,
@@ -23,7 +24,6 @@ from payments.models import (
 )
 from payments.providers import stripe_mapping
 from payments.providers.base import ProviderStatus
-from payments.providers.stripe_checkout import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY
 from tenants.models import Tenant
 from tenants.scope import acting_for
 

@@ -20,9 +20,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from hub.api.errors import InvalidRequest, error_response
+from hub.api.errors import error_response
 from hub.api.filters import CreatedRangeFilterSet
 from hub.api.views import HubReadCreateViewSet, HubReadOnlyViewSet
+from hub.errors import InvalidRequest
 from reconciliation import services
 from reconciliation.api.serializers import (
     ReconciliationExceptionSerializer,

@@ -10,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from hub.api.errors import InvalidRequest
 from hub.api.filters import CreatedRangeFilterSet
 from hub.api.views import HubReadOnlyViewSet
+from hub.errors import InvalidRequest
 from registration import identifiers, selectors, services
 from registration.api.serializers import (
     ConstituentCreateSerializer,

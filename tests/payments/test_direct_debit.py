@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from hub.api.errors import Conflict, RuleViolation
+from hub.errors import Conflict, RuleViolation
 from hub.events.models import Event
 from payments import ledger, services
 from payments.direct_debit import set_return_window_policy
@@ -157,7 +157,7 @@ def test_direct_debits_are_not_refunded_through_the_hub(tenant, service):
     services.confirm_direct_debit(payment=payment, provisional_until=date(2025, 1, 1))
     with pytest.raises(RuleViolation) as refused:
         services.create_refund(payment=payment, amount=100)
-    assert refused.value.get_codes() == "refund_not_supported"
+    assert refused.value.code == "refund_not_supported"
 
 
 def test_a_direct_debit_needs_a_provider(tenant, service):
@@ -171,7 +171,7 @@ def test_a_direct_debit_needs_a_provider(tenant, service):
             reference="y",
             method="direct_debit",
         )
-    assert refused.value.get_codes() == "provider_required"
+    assert refused.value.code == "provider_required"
 
 
 def test_return_window_policy_is_pluggable(tenant, service, default_return_window):

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hub.api.errors import HubError
+from hub.errors import HubError
 from payments import ledger, services
 from payments.models import LedgerAccount, Payment, Refund
 from payments.providers.sandbox import PaymentNotPayable, pay_with_test_card

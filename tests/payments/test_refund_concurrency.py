@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from hub.api.errors import HubError
+from hub.errors import HubError
 from payments import ledger, services
 from payments.models import LedgerAccount, Payment, Refund
 from tenants.scope import tenant_scope
@@ -52,7 +52,7 @@ def test_concurrent_refund_services_cannot_over_refund(tenant, service):
     made = [r for r in results if isinstance(r, Refund)]
     refused = [r for r in results if isinstance(r, HubError)]
     assert len(made) == 3 and len(refused) == 7, results
-    assert {r.get_codes() for r in refused} == {"refund_exceeds_available"}
+    assert {r.code for r in refused} == {"refund_exceeds_available"}
     with tenant_scope(tenant):
         payment = Payment.objects.get(pk=payment.pk)
         total = Refund.objects.filter(payment=payment).aggregate(total=Sum("amount"))["total"]

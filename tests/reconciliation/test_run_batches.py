@@ -16,7 +16,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from hub.api.errors import Conflict
+from hub.errors import Conflict
 from reconciliation import runs, services
 from reconciliation.matching import Matcher
 from reconciliation.models import (
@@ -200,7 +200,7 @@ def test_a_killed_run_is_abandoned_and_redone_without_matching_twice(
     # While its heartbeat is fresh it could still be going: a second run must wait.
     with pytest.raises(Conflict) as refused:
         reconcile(tenant, day)
-    assert refused.value.get_codes() == "run_in_progress"
+    assert refused.value.code == "run_in_progress"
 
     # The daily job, once the heartbeat is old, abandons it and does the period again.
     with all_tenants():

@@ -4,10 +4,10 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from hub.api.agency_services.serializers import ServiceSerializer
-from hub.api.errors import Conflict
 from hub.api.filters import CreatedRangeFilterSet
 from hub.api.permissions import ANY_AGENCY_KEY
 from hub.api.views import HubReadCreateViewSet
+from hub.errors import Conflict
 from tenants import services
 from tenants.models import Service
 from tenants.scope import require_tenant
