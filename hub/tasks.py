@@ -13,23 +13,32 @@ def dispatch_event(event_id: str) -> bool:
 
 @shared_task(name=queue.DISPATCH_EVENTS)
 def dispatch_events(event_ids: list[str]) -> int:
-    """One task per chunk of events committed together (see hub/events/outbox.py)."""
-    return sum(dispatch.dispatch_event(event_id) for event_id in event_ids)
+    """One task per chunk of events committed together (see hub/events/outbox.py); their
+    webhooks are sent from here, as one batch."""
+    return dispatch.dispatch_events(event_ids, deliver_now=True)
+
+
+@shared_task(name=queue.DELIVER_WEBHOOKS)
+def deliver_webhooks(delivery_ids: list[str] | None = None) -> int:
+    """Send these deliveries (those still due), or without ids drain whatever is due."""
+    return delivery.deliver(delivery_ids)
 
 
 @shared_task(name=queue.DELIVER_WEBHOOK)
 def deliver_webhook(delivery_id: str) -> bool:
+    """One delivery: what was queued before deliveries were sent in batches."""
     return delivery.attempt_delivery(delivery_id) is not None
 
 
 @shared_task(name="hub.sweep_outbox")
 def sweep_outbox() -> dict:
     """Beat, every 30 s: dispatch what a crash left behind and send due retries."""
-    dispatched = sum(dispatch.dispatch_event(e) for e in dispatch.undispatched_event_ids())
-    due = delivery.due_delivery_ids()
-    for delivery_id in due:
-        deliver_webhook.delay(delivery_id)
-    return {"dispatched": dispatched, "deliveries_enqueued": len(due)}
+    undispatched = dispatch.undispatched_event_ids()
+    dispatched = sum(
+        dispatch.dispatch_events(undispatched[start : start + 100])
+        for start in range(0, len(undispatched), 100)
+    )
+    return {"dispatched": dispatched, "delivery_tasks": delivery.enqueue_due()}
 
 
 @shared_task(name="hub.purge_idempotency_keys")

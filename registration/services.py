@@ -389,7 +389,8 @@ def _apply_life_event(constituent, life_event, *, tenant, actor) -> None:
         specs.append(EventSpec(agency, events.CONSTITUENT_LIFE_EVENT, life_event.pk, payload))
         if follow_up:
             specs.append(EventSpec(agency, follow_up, constituent.pk, payload))
-    publish_many(specs)
+    # One change told to every agency: one dispatch task, its webhooks one batch.
+    publish_many(specs, together=True)
 
 
 @transaction.atomic

@@ -3,21 +3,22 @@
 A URL is checked when an endpoint is registered and again before each send, but a
 check that resolves the host name is not enough on its own: the name can resolve to a
 public address for the check and to an internal one a moment later, when the HTTP
-client resolves it again to connect (DNS rebinding). So the delivery session's
-connections resolve the name once, refuse internal addresses, and connect to the
-address they vetted. TLS still verifies the certificate against the host name.
+client resolves it again to connect (DNS rebinding). So the delivery clients'
+connections (``PinnedTransport``) resolve the name once, refuse internal addresses,
+and connect to the address they vetted. TLS still verifies the certificate against
+the host name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import urllib.request
 from urllib.parse import urlsplit
 
+import httpcore
+import httpx
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 
 class ForbiddenDestination(ValueError):
@@ -91,48 +92,45 @@ def check_destination(url: str) -> None:
         vetted_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 
-class _PinnedConnectionMixin:
-    """Connect to the address vetted at connect time, not to a second resolution."""
+class _PinnedNetworkBackend(httpcore.SyncBackend):
+    """Connect to the address vetted at connect time, not to a second resolution.
 
-    def _new_conn(self):
-        if private_destinations_allowed():
-            return super()._new_conn()
-        # urllib3 connects to ``_dns_host``, which is also what ``host`` reads: it holds
-        # the vetted address only while connecting, so TLS (SNI, the certificate check)
-        # and the Host header still use the name. Each new connection resolves afresh.
-        name = self._dns_host
-        self._dns_host = vetted_address(name, self.port)
-        try:
-            return super()._new_conn()
-        finally:
-            self._dns_host = name
+    httpcore hands ``connect_tcp`` the URL's host name; only the socket is pointed at
+    the vetted address. TLS is started afterwards with the name as SNI and as the name
+    the certificate must match (the SSL context checks the host name), and the Host
+    header is the URL's, so only the TCP connection uses the address. Each new
+    connection resolves and vets afresh; kept-alive connections are reused as they are.
+    """
 
-
-class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
-    pass
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if not private_destinations_allowed():
+            host = vetted_address(host, port)
+        return super().connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
 
 
-class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
-    pass
+class PinnedTransport(httpx.HTTPTransport):
+    """An httpx transport whose connections go only to vetted addresses.
+
+    httpx offers no way to hand its connection pool a network backend, so the pool it
+    built is given ours before any connection exists (tests/hub/test_webhooks.py's
+    rebinding and pinning tests fail if a new httpx stops using it)."""
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, verify=True, trust_env=False)
+        if not isinstance(self._pool, httpcore.ConnectionPool):
+            raise TypeError("expected httpx to build an httpcore.ConnectionPool")
+        self._pool._network_backend = _PinnedNetworkBackend()
 
 
-class _PinnedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _PinnedHTTPConnection
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY, ...), if any.
 
-
-class _PinnedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _PinnedHTTPSConnection
-
-
-class PinnedAddressAdapter(HTTPAdapter):
-    """A requests adapter whose direct connections go only to vetted addresses.
-
-    Through a proxy (HTTPS_PROXY) the proxy resolves the name, so only the check before
-    sending applies."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PinnedHTTPConnectionPool,
-            "https": _PinnedHTTPSConnectionPool,
-        }
+    Through a proxy the proxy resolves the name, so only the check before sending
+    applies there; every other destination gets a ``PinnedTransport``."""
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy

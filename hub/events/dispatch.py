@@ -3,9 +3,12 @@
 Dispatching is three short transactions, never one long one (a subscriber may call
 a provider: the Stripe payout import takes seconds to minutes):
 
-1. **Claim**: lock the event row (``SKIP LOCKED``: a concurrent dispatcher moves on),
-   count the attempt and create the webhook deliveries; commit. From here on the
-   deliveries exist whatever the subscribers do, and the row lock is released.
+1. **Claim**: lock the chunk's event rows (``SKIP LOCKED``: a concurrent dispatcher
+   moves on), count the attempts and create the webhook deliveries, with a statement
+   per step for the whole chunk; commit. From here on the deliveries exist whatever
+   the subscribers do, and the row locks are released. The dispatch task then sends
+   the new deliveries as one batch (hub/events/delivery.py) before the subscribers
+   run; other callers queue one delivery task for them.
 2. **Subscribers**: each in-process subscriber runs in its own transaction, together
    with its receipt (``run_subscriber``). One failing rolls back only itself.
 3. **Outcome**: mark the event dispatched, or record the failures so the sweep retries
@@ -21,12 +24,14 @@ per endpoint), and the receipts keep every subscriber to one effect.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from hub.events import queue
+from hub.events import delivery, queue
 from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
 from hub.events.subscribers import run_subscriber, subscribers_for
 from tenants.scope import all_tenants, tenant_scope
@@ -41,79 +46,110 @@ SWEEP_GRACE = timedelta(seconds=10)
 
 def dispatch_event(event_id: str) -> bool:
     """Dispatch one event; True if this call did it. Safe to call twice or concurrently."""
-    event = _claim(event_id)
-    if event is None:
-        return False
-    if event.dispatched_at is not None:
-        return True  # no subscribers: the claim finished it
-    failures = _run_subscribers(event)
-    with all_tenants():
-        if failures:
-            Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(
-                last_error="; ".join(failures)[:2000]
-            )
-            return False
-        # Conditional: when two dispatchers raced (the sweep took an event whose first
-        # dispatch was slow), only one of them reports that it did it.
-        return bool(
-            Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(
-                dispatched_at=timezone.now(), last_error=""
-            )
-        )
+    return dispatch_events([event_id]) == 1
 
 
-def _claim(event_id: str) -> Event | None:
-    """Transaction 1: count the attempt and create the deliveries; None if not ours.
+def dispatch_events(event_ids: list[str], *, deliver_now: bool = False) -> int:
+    """Dispatch a chunk of events with one claim; how many this call finished.
 
-    An event no subscriber wants is marked dispatched here too (the return value has
-    ``dispatched_at`` set)."""
-    # A worker dispatches the event it is handed, of any agency; the subscribers then
-    # run in that event's own tenant scope.
+    With ``deliver_now`` (the dispatch task in a worker) the deliveries just created are
+    sent as one batch in this call, before the subscribers run: a life event to fifty
+    agencies is fifty concurrent POSTs in the task that dispatched it, not fifty tasks.
+    Otherwise (the sweep, an operator) one delivery task is queued for them."""
+    events, created = _claim(event_ids, hand_over=not deliver_now)
+    if created and deliver_now:
+        try:
+            delivery.deliver(created)
+        except Exception:
+            # The subscribers must still run; the deliveries stay due (or leased) and
+            # the sweep sends them.
+            logger.exception("sending %d deliveries failed; the sweep retries", len(created))
+    finished = 0
+    for event in events:
+        if event.dispatched_at is not None:
+            finished += 1  # no subscribers: the claim finished it
+            continue
+        failures = _run_subscribers(event)
+        with all_tenants():
+            pending = Event.objects.filter(pk=event.pk, dispatched_at__isnull=True)
+            if failures:
+                pending.update(last_error="; ".join(failures)[:2000])
+                continue
+            # Conditional: when two dispatchers raced (the sweep took an event whose
+            # first dispatch was slow), only one of them reports that it did it.
+            finished += pending.update(dispatched_at=timezone.now(), last_error="")
+    return finished
+
+
+def _claim(event_ids: list[str], *, hand_over: bool) -> tuple[list[Event], list[str]]:
+    """Transaction 1: count the attempts and create the deliveries of a chunk of events.
+
+    Returns the events this call claimed (a concurrent dispatcher's are skipped) and the
+    ids of the deliveries it created. Events no subscriber wants (most) are marked
+    dispatched here too (their ``dispatched_at`` is set)."""
+    # A worker dispatches the events it is handed, of any agency; the subscribers then
+    # run in each event's own tenant scope.
     with all_tenants(), transaction.atomic():
-        event = (
+        events = list(
             Event.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("tenant")
-            .filter(pk=event_id, dispatched_at__isnull=True)
-            .first()
+            .filter(pk__in=list(event_ids), dispatched_at__isnull=True)
+            .order_by("created_at", "pk")
         )
-        if event is None:
-            return None
-        created = _create_deliveries(event)
+        if not events:
+            return [], []
+        created = _create_deliveries(events)
+        claimed = [event.pk for event in events]
         # Counted before the subscribers run, so a subscriber that kills the worker
         # every time still exhausts MAX_DISPATCH_ATTEMPTS instead of looping forever.
-        event.dispatch_attempts += 1
-        if not subscribers_for(event.type):
+        Event.objects.filter(pk__in=claimed).update(dispatch_attempts=F("dispatch_attempts") + 1)
+        webhooks_only = [event for event in events if not subscribers_for(event.type)]
+        now = timezone.now()
+        if webhooks_only:
             # Only webhooks (most events): one transaction is all it takes.
-            event.dispatched_at = timezone.now()
-            event.last_error = ""
-        event.save(update_fields=["dispatch_attempts", "dispatched_at", "last_error"])
-        transaction.on_commit(lambda: _enqueue_deliveries(created))
-    return event
+            Event.objects.filter(pk__in=[event.pk for event in webhooks_only]).update(
+                dispatched_at=now, last_error=""
+            )
+        for event in events:
+            event.dispatch_attempts += 1
+        for event in webhooks_only:
+            event.dispatched_at, event.last_error = now, ""
+        if created and hand_over:
+            transaction.on_commit(lambda: _hand_over(created))
+    return events, created
 
 
-def _create_deliveries(event: Event) -> list[str]:
-    """One delivery per subscribed endpoint; returns the ids of those this call created.
+def _create_deliveries(events: list[Event]) -> list[str]:
+    """One delivery per event and subscribed endpoint; the ids of those this call created.
 
-    One INSERT for all endpoints instead of a get_or_create each (4 statements per
-    endpoint: 40 per event for 10 endpoints, a third of a fan-out's database work).
-    A delivery that already exists (the event dispatched again) is skipped by the
-    one-per-endpoint constraint; ids are made here, so the rows found with our ids
-    afterwards are exactly the ones this call created.
+    One query for the endpoints of every agency in the chunk and one INSERT for all
+    deliveries, instead of a get_or_create each. A delivery that already exists (the
+    event dispatched again) is skipped by the one-per-endpoint constraint; ids are made
+    here, so the rows found with our ids afterwards are exactly the ones this call
+    created.
     """
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(tenant_id=event.tenant_id, enabled=True)
-        if endpoint.wants(event.type)
-    ]
-    if not endpoints:
-        return []
+    by_tenant: dict[str, list[WebhookEndpoint]] = defaultdict(list)
+    for endpoint in WebhookEndpoint.objects.filter(
+        tenant_id__in={event.tenant_id for event in events}, enabled=True
+    ).order_by("created_at", "pk"):
+        by_tenant[endpoint.tenant_id].append(endpoint)
     candidates = [
         WebhookDelivery(event=event, endpoint=endpoint, tenant_id=event.tenant_id)
-        for endpoint in endpoints
+        for event in events
+        for endpoint in by_tenant[event.tenant_id]
+        if endpoint.wants(event.type)
     ]
+    if not candidates:
+        return []
     WebhookDelivery.objects.bulk_create(candidates, ignore_conflicts=True)
     ids = [candidate.pk for candidate in candidates]
-    inserted = set(WebhookDelivery.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    inserted: set[str] = set()
+    for start in range(0, len(ids), 500):  # IN lists of a size every database takes
+        inserted.update(
+            WebhookDelivery.objects.filter(pk__in=ids[start : start + 500]).values_list(
+                "pk", flat=True
+            )
+        )
     return [pk for pk in ids if pk in inserted]
 
 
@@ -132,13 +168,13 @@ def _run_subscribers(event: Event) -> list[str]:
     return failures
 
 
-def _enqueue_deliveries(delivery_ids: list[str]) -> None:
-    deliver_webhook = queue.task(queue.DELIVER_WEBHOOK)
-    for delivery_id in delivery_ids:
-        try:
-            deliver_webhook.delay(delivery_id)
-        except Exception:
-            logger.warning("could not enqueue delivery %s", delivery_id)
+def _hand_over(delivery_ids: list[str]) -> None:
+    """After the claim commits: one delivery task for the deliveries just created."""
+    deliver_webhooks = queue.task(queue.DELIVER_WEBHOOKS)
+    try:
+        deliver_webhooks.delay(delivery_ids)
+    except Exception:  # the broker is down: the sweep sends them when due
+        logger.warning("could not enqueue %d deliveries", len(delivery_ids))
 
 
 def undispatched_event_ids(*, now=None, limit: int = 500) -> list[str]:
@@ -161,4 +197,12 @@ def redispatch(event: Event) -> None:
     # Operator action in the hub admin: the event may be any agency's.
     with all_tenants():
         Event.objects.filter(pk=event.pk).update(dispatch_attempts=0, dispatched_at=None)
-    transaction.on_commit(lambda: dispatch_event(event.pk))
+    # A worker dispatches it (and sends its webhooks), not the operator's request.
+    transaction.on_commit(lambda: _queue_dispatch([event.pk]))
+
+
+def _queue_dispatch(event_ids: list[str]) -> None:
+    try:
+        queue.task(queue.DISPATCH_EVENTS).delay(event_ids)
+    except Exception:  # the broker is down: the sweep dispatches it
+        logger.warning("could not enqueue dispatch of %d event(s)", len(event_ids))

@@ -26,6 +26,8 @@ from tenants.scope import all_tenants
 
 logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 10  # events per dispatch task: small enough to spread over workers
+# A fan-out published ``together`` goes to one dispatch task up to this many events.
+FANOUT_CHUNK = 500
 
 
 class OutboxError(RuntimeError):
@@ -44,8 +46,12 @@ def publish(*, tenant: Tenant, type: str, subject_id: str, payload: dict) -> Eve
     return publish_many([EventSpec(tenant, type, str(subject_id), payload)])[0]
 
 
-def publish_many(specs: Iterable[EventSpec]) -> list[Event]:
-    """Publish several events with one INSERT (a fan-out to every registered agency)."""
+def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[Event]:
+    """Publish several events with one INSERT (a fan-out to every registered agency).
+
+    ``together``: the events are one change told to many agencies (a life event), so
+    one dispatch task takes them all and sends their webhooks as one batch of
+    concurrent POSTs, instead of chunks of ``DISPATCH_CHUNK`` spread over tasks."""
     if not connection.in_atomic_block:
         raise OutboxError(
             "publish() must run inside the transaction that makes the change "
@@ -70,23 +76,35 @@ def publish_many(specs: Iterable[EventSpec]) -> list[Event]:
             events[0].save(force_insert=True)
         else:
             Event.objects.bulk_create(events)
-    _pending_batch().event_ids.extend(event.pk for event in events)
+    ids = [event.pk for event in events]
+    if together:
+        _pending_batch().fanouts.append(ids)
+    else:
+        _pending_batch().event_ids.extend(ids)
     return events
 
 
 @dataclass
 class _Batch:
     event_ids: list[str] = field(default_factory=list)
+    fanouts: list[list[str]] = field(default_factory=list)
 
     def flush(self) -> None:
         dispatch_events = queue.task(queue.DISPATCH_EVENTS)
         ids, self.event_ids = self.event_ids, []
-        for start in range(0, len(ids), DISPATCH_CHUNK):
-            chunk = ids[start : start + DISPATCH_CHUNK]
+        fanouts, self.fanouts = self.fanouts, []
+        chunks = _chunks(ids, DISPATCH_CHUNK)
+        for fanout in fanouts:
+            chunks += _chunks(fanout, FANOUT_CHUNK)
+        for chunk in chunks:
             try:
                 dispatch_events.delay(chunk)
             except Exception:  # the broker is down: the periodic sweep dispatches them
                 logger.warning("could not enqueue dispatch of %d event(s)", len(chunk))
+
+
+def _chunks(ids: list[str], size: int) -> list[list[str]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 _local = threading.local()

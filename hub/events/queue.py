@@ -11,6 +11,9 @@ from __future__ import annotations
 from celery import Task, current_app
 
 DISPATCH_EVENTS = "hub.dispatch_events"
+# A batch of deliveries (or, without ids, whatever is due): what dispatch and retries queue.
+DELIVER_WEBHOOKS = "hub.deliver_webhooks"
+# One delivery: no longer queued, still consumed (messages queued before an upgrade).
 DELIVER_WEBHOOK = "hub.deliver_webhook"
 
 
