@@ -108,10 +108,15 @@ def hub_round(agencies, receivers, constituent_id: str) -> float:
     if not fanout.wait_for(receivers, before + len(receivers), limit=60):
         raise RuntimeError("not every agency received the life event within 60 s")
     last = 0.0
-    for receiver in receivers:
-        for _webhook_id, at in receiver.report().receipts:
-            if at >= started:
-                last = max(last, at)
+    for number, receiver in enumerate(receivers):
+        report = receiver.report()
+        new = [at for _webhook_id, at in report.receipts if at >= started]
+        # Exactly one verified life event per agency, and no rejected signature.
+        if len(new) != 1 or report.rejected:
+            raise RuntimeError(
+                f"agency {number}: {len(new)} verified life events, {report.rejected} rejected"
+            )
+        last = max(last, new[0])
     POST_TIMES.append(posted)
     return last - started
 

@@ -6,9 +6,10 @@
 
 Measures the hub's real path: ``outbox.publish`` in the publishing transaction → commit
 hook → Redis → ONE Celery worker process runs the dispatch tasks (``hub.dispatch_events``,
-a chunk of events each; 10 deliveries created per event) and ``hub.deliver_webhook``
-for each delivery (lease claim, Standard Webhooks signature, POST, attempt row) → a
-receiver verifies the signature.
+a chunk of 10 events each; 10 deliveries created per event), each of which sends its
+100 deliveries as one batch (lease claim, Standard Webhooks signature, concurrent POSTs
+over kept-alive connections per receiver, attempts recorded in bulk) → a receiver
+verifies the signature.
 The clock runs from the first publish to the 10,000th verified receipt. Beside it, in
 the same run and against the same receivers, the baseline: the same number of POSTs
 with the same body size, each signed (HMAC-SHA256, Standard Webhooks) when it is sent,
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -415,7 +417,7 @@ def run_baseline(receivers, events: int, tenant_slug: str) -> Result:
     verified = sum(r.verified for r in receivers) - before
     result = Result("baseline", ok, seconds, connections(receivers) - before_connections)
     if verified != events * len(receivers) or ok != verified:
-        result.notes.append(f"baseline: {ok} OK replies, {verified} verified receipts")
+        raise RuntimeError(f"baseline: {ok} OK replies, {verified} verified receipts")
     if cpu:
         result.notes.append(
             f"CPU time per delivery: sender (this process) {1000 * cpu['bench'] / ok:.2f} ms, "
@@ -566,8 +568,8 @@ def run_hub(worker: Worker, tenant, receivers, events: int, batch: int, idle: in
     if sessions_before is not None and sessions_after is not None:
         result.notes.append(
             f"PostgreSQL connections opened during the run: {sessions_after - sessions_before} "
-            f"(the worker ran {len(receipts)} deliver tasks and the dispatch tasks for "
-            f"{events} events)"
+            f"(the worker ran the dispatch tasks for {events} events, which sent the "
+            f"{len(receipts)} deliveries)"
         )
     if not complete:
         result.notes.append(f"only {len(receipts)} of {events * fanout} verified in time")
@@ -590,31 +592,54 @@ def run_hub(worker: Worker, tenant, receivers, events: int, batch: int, idle: in
             f"({fanout} deliveries per event) at {(dispatched['last'] - wall_start).total_seconds():.2f} s"
         )
     result.notes.append(f"deliveries by status {statuses}, {attempts} attempt rows")
+    check_hub_run(receivers, published, fanout, statuses, attempts)
     return result
+
+
+def check_hub_run(receivers, published, fanout: int, statuses: dict, attempts: int) -> None:
+    """Fail loudly when the work was wrong, whatever the speed: every delivery verified
+    by its receiver exactly once, none rejected, every row succeeded on its first try."""
+    expected = len(published) * fanout
+    problems = []
+    rejected = sum(r.report().rejected for r in receivers)
+    if rejected:
+        problems.append(f"{rejected} requests failed signature verification")
+    for number, receiver in enumerate(receivers, 1):
+        ids = [i for i, _ in receiver.report().receipts if i in published]
+        if len(ids) != len(published) or len(set(ids)) != len(published):
+            problems.append(
+                f"receiver {number}: {len(set(ids))} of {len(published)} events verified, "
+                f"{len(ids) - len(set(ids))} twice"
+            )
+    if statuses != {"succeeded": expected}:
+        problems.append(f"deliveries by status {statuses}, expected {expected} succeeded")
+    if attempts != expected:
+        problems.append(f"{attempts} attempt rows for {expected} deliveries")
+    if problems:
+        raise RuntimeError("the hub's fan-out was wrong: " + "; ".join(problems))
 
 
 # --------------------------------------------------------------------------- profile
 
 
 def run_profile(tenant, receivers, deliveries: int, functions: int) -> None:
-    """Dispatch and deliver in this process, no Celery: where one delivery's time goes.
+    """Dispatch and deliver in this process, no Celery: where a delivery's time goes.
 
-    Sequential, on one warm database connection: the floor a single worker thread
-    could reach if Celery cost nothing. First without a profiler (phase timings and
-    the SQL statements each phase sends), then, with ``functions`` > 0, the same again
-    under cProfile, listing that many functions by own time.
+    On one warm database connection: the dispatch of the events in chunks (as the
+    dispatch task does, without sending), then the batches of ``delivery.send_due``
+    (claim, send concurrently, record in bulk) until nothing is due. First without a
+    profiler (phase timings and the SQL statements each phase sends), then, with
+    ``functions`` > 0, the same again under cProfile, listing that many functions by own
+    time (the calling thread only: the sending threads are not profiled).
     """
     import cProfile
     import pstats
     from collections import Counter
 
     from django.db import connection
-    from django.utils import timezone
 
     from hub.celery import app
     from hub.events import delivery, dispatch
-    from hub.events.models import WebhookDelivery
-    from tenants.scope import all_tenants
 
     events = max(1, deliveries // len(receivers))
     statements: Counter[str] = Counter()
@@ -650,29 +675,14 @@ def run_profile(tenant, receivers, deliveries: int, functions: int) -> None:
 
         return wrapper
 
-    def deliver(delivery_id: str) -> None:  # attempt_delivery, phase by phase
-        now = timezone.now()
-        item = timed("claim (UPDATE lease, SELECT joined)", delivery.claim)(delivery_id, now=now)
-        result = timed("send (sign, POST, read reply)", delivery.send)(item, now=now)
-        timed("record (INSERT attempt, UPDATE endpoint + delivery)", delivery.record_attempt)(
-            item, result, now=now
-        )
-
-    def enqueue(delivery_ids):
-        at = time.perf_counter()
-        try:
-            return original_enqueue(delivery_ids)
-        finally:
-            phases["enqueue 10 deliver tasks (Redis)"] += time.perf_counter() - at
-
     def report(label: str, items: int, seconds: float) -> None:
-        print(f"\n{label}: {items} in {seconds:.2f} s = {1000 * seconds / items:.2f} ms each")
+        print(f"\n{label}: {items} in {seconds:.2f} s = {1000 * seconds / items:.3f} ms each")
         for name, value in phases.items():
-            print(f"  {1000 * value / items:7.2f} ms  {name}")
+            print(f"  {1000 * value / items:7.3f} ms  {name}")
         for name, n in statements.most_common():
-            print(f"  {n / items:7.2f} x   {name}")
+            print(f"  {n / items:7.3f} x   {name}")
 
-    def measure(label: str, function, items: list[str], profile: bool) -> None:
+    def measure(label: str, function, items: int, profile: bool) -> None:
         statements.clear()
         phases.clear()
         profiler = cProfile.Profile() if profile else None
@@ -680,36 +690,52 @@ def run_profile(tenant, receivers, deliveries: int, functions: int) -> None:
             started = time.perf_counter()
             if profiler:
                 profiler.enable()
-            for item in items:
-                function(item)
+            function()
             if profiler:
                 profiler.disable()
             seconds = time.perf_counter() - started
-        app.control.purge()  # the deliver tasks the dispatcher queued: no worker runs
+        app.control.purge()  # tasks the code queued: no worker runs here
         if profiler:
-            print(f"\n{label} under cProfile: {1000 * seconds / len(items):.2f} ms each")
+            print(f"\n{label} under cProfile: {1000 * seconds / items:.3f} ms each")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(functions)
         else:
-            report(label, len(items), seconds)
+            report(label, items, seconds)
 
-    original_enqueue = dispatch._enqueue_deliveries
-    dispatch._enqueue_deliveries = enqueue
+    def dispatch_all(ids: list[str]) -> None:
+        for start in range(0, len(ids), 10):
+            dispatch.dispatch_events(ids[start : start + 10])
+
+    def deliver_all() -> None:
+        while delivery.send_due():
+            pass
+
+    original = {name: getattr(delivery, name) for name in ("claim_due", "_load", "_record")}
+    delivery.claim_due = timed("claim (UPDATE … RETURNING)", original["claim_due"])
+    delivery._load = timed("load (deliveries + events, endpoints)", original["_load"])
+    delivery._record = timed("record (INSERT attempts, UPDATE deliveries)", original["_record"])
+    original_hand_over = dispatch._hand_over
+    dispatch._hand_over = lambda ids: None  # this process delivers them itself
     try:
         for profile in (False, True) if functions else (False,):
-            published = publish_events(tenant, events, 100)
+            published = list(publish_events(tenant, events, 100))
             app.control.purge()  # the commit hooks queued dispatch tasks
-            measure("dispatch_event, per event", dispatch.dispatch_event, list(published), profile)
-            # The benchmark driver, outside any request or job, reads its own agency's rows.
-            with all_tenants():
-                ids = list(
-                    WebhookDelivery.objects.filter(
-                        tenant=tenant, status=WebhookDelivery.Status.PENDING
-                    ).values_list("pk", flat=True)
-                )
-            measure("attempt_delivery, per delivery", deliver, ids, profile)
+            measure(
+                "dispatch (chunks of 10 events), per event",
+                functools.partial(dispatch_all, published),
+                len(published),
+                profile,
+            )
+            before = sum(r.verified for r in receivers)
+            made = events * len(receivers)
+            measure("send_due batches, per delivery", deliver_all, made, profile)
+            verified = sum(r.verified for r in receivers) - before
+            if verified != made:
+                raise RuntimeError(f"{verified} of {made} deliveries verified by the receivers")
             delete_rows(tenant, endpoints=False)
     finally:
-        dispatch._enqueue_deliveries = original_enqueue
+        for name, function in original.items():
+            setattr(delivery, name, function)
+        dispatch._hand_over = original_hand_over
 
 
 # --------------------------------------------------------------------------- report

@@ -14,11 +14,11 @@ is open:
    every database access stays in the calling thread.
 3. **Record**: as results come back, the calling thread writes whatever has arrived
    in one transaction: the attempts with one ``INSERT``, the deliveries with one
-   ``UPDATE``, the endpoints' failure counts. Under load that groups many results
-   per transaction; with a slow receiver each result is written as soon as it is
-   known, so a worker killed mid-batch leaves few sent-but-unrecorded deliveries
-   (they are sent again when the lease ends: at least once, as Standard Webhooks
-   promise; receivers deduplicate by ``webhook-id``).
+   ``UPDATE``, the endpoints' failure counts. Results of many destinations share a
+   transaction; a destination's next delivery is sent once its previous attempt is
+   committed, so a worker killed mid-batch leaves at most one sent-but-unrecorded
+   delivery per destination (sent again when the lease ends: at least once, as
+   Standard Webhooks promise; receivers deduplicate by ``webhook-id``).
 
 Why threads and the synchronous httpx client rather than httpx's async client: the
 connections must outlive one batch (kept alive from one task to the next), and an
@@ -92,6 +92,7 @@ CIRCUIT_PROBE_EVERY = timedelta(seconds=getattr(settings, "HUB_WEBHOOK_CIRCUIT_P
 # A task that drains due deliveries hands over to a fresh task after this long, well
 # inside Celery's soft time limit.
 DRAIN_SECONDS = 240.0
+RECORD_WAIT_SECONDS = 60.0  # a lane waits this long at most for its attempt's commit
 RETRY_BY_TASK_UP_TO = 600  # seconds; later retries are found by the periodic sweep
 
 # Per worker thread, like the requests session it replaces (hence the name): the
@@ -300,6 +301,10 @@ class _Done:
     result: AttemptResult | None  # None: not sent, given back
     attempted_at: object = None
     held_by_circuit: bool = False
+    # Set once the attempt is committed. A lane sends its next delivery only then, so
+    # a worker killed mid-batch leaves at most one sent-but-unrecorded delivery per
+    # lane (per destination), as when each delivery was its own task.
+    recorded: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -311,7 +316,9 @@ class _Lane:
     items: list[Outgoing] = field(default_factory=list)
 
 
-def _run_lane(lane: _Lane, breakers: dict, results: SimpleQueue, deadline: float, clock) -> None:
+def _run_lane(
+    lane: _Lane, breakers: dict, results: SimpleQueue, deadline: float, clock, stop
+) -> None:
     done = 0
     try:
         try:
@@ -323,7 +330,7 @@ def _run_lane(lane: _Lane, breakers: dict, results: SimpleQueue, deadline: float
             refusal = f"{type(exc).__name__}: {exc}"[:500]
         for item in lane.items:
             breaker = breakers[item.endpoint_id]
-            if time.monotonic() > deadline:
+            if stop.is_set() or time.monotonic() > deadline:
                 results.put(_Done(item, None))
             elif not breaker.may_send():
                 results.put(_Done(item, None, held_by_circuit=True))
@@ -331,7 +338,13 @@ def _run_lane(lane: _Lane, breakers: dict, results: SimpleQueue, deadline: float
                 attempted_at = clock()
                 result = AttemptResult(None, 0, "", refusal) if refusal else post(lane.client, item)
                 breaker.record(result.succeeded)
-                results.put(_Done(item, result, attempted_at))
+                sent = _Done(item, result, attempted_at)
+                results.put(sent)
+                done += 1
+                more = done < len(lane.items)
+                if more and not sent.recorded.wait(RECORD_WAIT_SECONDS):
+                    stop.set()
+                continue
             done += 1
     finally:
         # Whatever stopped this lane, every delivery in it is reported (given back).
@@ -429,23 +442,33 @@ def send_due(*, now=None, limit: int = BATCH_SIZE, delivery_ids=None) -> list[We
     }
     results: SimpleQueue = SimpleQueue()
     deadline = time.monotonic() + SEND_WINDOW.total_seconds()
+    stop = threading.Event()  # the batch failed to record: lanes give back the rest
     executor = _executor()
     for group in lanes.values():
         for lane in group:
             if lane.items:
-                executor.submit(_run_lane, lane, breakers, results, deadline, clock)
+                executor.submit(_run_lane, lane, breakers, results, deadline, clock, stop)
     wait = SEND_WINDOW.total_seconds() + 2 * (CONNECT_TIMEOUT + READ_TIMEOUT) + 30
     attempts: list[WebhookAttempt] = []
     remaining = len(outgoing)
-    while remaining:
-        arrived = [results.get(timeout=wait)]
-        while True:
+    try:
+        while remaining:
+            arrived = [results.get(timeout=wait)]
+            while True:
+                try:
+                    arrived.append(results.get_nowait())
+                except Empty:
+                    break
+            remaining -= len(arrived)
             try:
-                arrived.append(results.get_nowait())
-            except Empty:
-                break
-        remaining -= len(arrived)
-        attempts += _record(arrived, rows, now=now)
+                attempts += _record(arrived, rows, now=now)
+            finally:
+                for done in arrived:
+                    done.recorded.set()
+    except BaseException:
+        # Unrecorded deliveries stay leased and are sent again when the lease ends.
+        stop.set()
+        raise
     return attempts
 
 
@@ -499,15 +522,13 @@ def _record(arrived: list[_Done], rows: dict[str, WebhookDelivery], *, now) -> l
     # whichever agencies the events were for.
     with all_tenants(), transaction.atomic():
         WebhookAttempt.objects.bulk_create(attempts)
-        WebhookDelivery.objects.bulk_update(
-            changed, ["attempt_count", "status", "completed_at", "next_attempt_at"]
-        )
+        _update_deliveries(changed)
         pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
         if given_back:
             pending.filter(pk__in=given_back).update(next_attempt_at=released_at)
         if held:
             pending.filter(pk__in=held).update(next_attempt_at=released_at + CIRCUIT_PROBE_EVERY)
-        _record_endpoint_health(outcomes, now=released_at)
+        _record_endpoint_health(outcomes, rows, now=released_at)
         for delay, ids in retries.items():
             _enqueue(ids, delay)
         if given_back:
@@ -517,7 +538,43 @@ def _record(arrived: list[_Done], rows: dict[str, WebhookDelivery], *, now) -> l
     return attempts
 
 
-def _record_endpoint_health(outcomes: dict[str, list[tuple[bool, bool]]], *, now) -> None:
+def _update_deliveries(changed: list[WebhookDelivery]) -> None:
+    """One UPDATE for the batch's deliveries: ``… FROM (VALUES …)`` on PostgreSQL.
+
+    Django's ``bulk_update`` (the fallback) builds a ``CASE`` per row and column, which
+    costs more Python time than the rest of a batch's recording."""
+    if not changed:
+        return
+    if connection.vendor != "postgresql":
+        WebhookDelivery.objects.bulk_update(
+            changed, ["attempt_count", "status", "completed_at", "next_attempt_at"]
+        )
+        return
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    rows = ", ".join(["(%s, %s::integer, %s, %s::timestamptz, %s::timestamptz)"] * len(changed))
+    params = []
+    for delivery in changed:
+        params += [
+            delivery.pk,
+            delivery.attempt_count,
+            delivery.status,
+            delivery.completed_at,
+            delivery.next_attempt_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET attempt_count = v.attempt_count, status = v.status,"  # noqa: S608
+            " completed_at = v.completed_at, next_attempt_at = v.next_attempt_at"
+            f" FROM (VALUES {rows}) AS v(id, attempt_count, status, completed_at, next_attempt_at)"
+            " WHERE d.id = v.id",
+            params,
+        )
+
+
+def _record_endpoint_health(
+    outcomes: dict[str, list[tuple[bool, bool]]], rows: dict[str, WebhookDelivery], *, now
+) -> None:
+    endpoints = {row.endpoint_id: row.endpoint for row in rows.values()}
     healthy = []
     for endpoint_id, results in outcomes.items():
         last_success = max((i for i, (ok, _) in enumerate(results) if ok), default=None)
@@ -532,12 +589,13 @@ def _record_endpoint_health(outcomes: dict[str, list[tuple[bool, bool]]], *, now
             )
         elif failures:
             endpoint.update(consecutive_failures=failures, flagged_at=now if flag else None)
-        else:
+        elif endpoints[endpoint_id].consecutive_failures or endpoints[endpoint_id].flagged_at:
             healthy.append(endpoint_id)
     if healthy:
-        # One statement for every endpoint that only succeeded, and it writes only those
-        # with something to clear: a healthy endpoint's row is not rewritten (and locked)
-        # by every batch that delivers to it.
+        # One statement for the endpoints that only succeeded and had failures or a flag
+        # to clear when the batch was claimed: a healthy endpoint's row is not rewritten
+        # (nor locked) by every batch that delivers to it. (A failure another worker
+        # counts meanwhile is cleared by the next batch that finds it.)
         WebhookEndpoint.objects.filter(pk__in=healthy).filter(
             Q(consecutive_failures__gt=0) | Q(flagged_at__isnull=False)
         ).update(consecutive_failures=0, flagged_at=None)
