@@ -46,6 +46,7 @@ from collections import OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from queue import Empty, SimpleQueue
 from urllib.parse import urlsplit
 
@@ -99,6 +100,9 @@ RETRY_BY_TASK_UP_TO = 600  # seconds; later retries are found by the periodic sw
 # httpx clients, one per destination, with their kept-alive connections.
 _local = threading.local()
 logger = logging.getLogger(__name__)
+# httpx logs every request at INFO, with its URL: an agency's endpoint URL may carry a
+# token, and a fan-out would write a line per delivery. Attempts are in the database.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -473,7 +477,7 @@ def send_due(*, now=None, limit: int = BATCH_SIZE, delivery_ids=None) -> list[We
 
 
 def _record(arrived: list[_Done], rows: dict[str, WebhookDelivery], *, now) -> list[WebhookAttempt]:
-    """Write what came back, in one transaction: attempts, deliveries, endpoints."""
+    """Write what came back, atomically: attempts, deliveries, endpoints."""
     schedule = retry_schedule()
     released_at = now or timezone.now()
     attempts, changed = [], []
@@ -520,39 +524,71 @@ def _record(arrived: list[_Done], rows: dict[str, WebhookDelivery], *, now) -> l
 
     # Still the worker, outside any scope: the deliveries and endpoints belong to
     # whichever agencies the events were for.
-    with all_tenants(), transaction.atomic():
-        WebhookAttempt.objects.bulk_create(attempts)
-        _update_deliveries(changed)
-        pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
-        if given_back:
-            pending.filter(pk__in=given_back).update(next_attempt_at=released_at)
-        if held:
-            pending.filter(pk__in=held).update(next_attempt_at=released_at + CIRCUIT_PROBE_EVERY)
-        _record_endpoint_health(outcomes, rows, now=released_at)
-        for delay, ids in retries.items():
-            _enqueue(ids, delay)
-        if given_back:
-            _enqueue(given_back, 0)
-        if held:
-            _enqueue(held, int(CIRCUIT_PROBE_EVERY.total_seconds()))
+    with all_tenants():
+        health = _endpoint_health(outcomes, rows, now=released_at)
+        if given_back or held or health or connection.vendor != "postgresql":
+            with transaction.atomic():
+                _write_attempts(attempts, changed)
+                pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+                if given_back:
+                    pending.filter(pk__in=given_back).update(next_attempt_at=released_at)
+                if held:
+                    pending.filter(pk__in=held).update(
+                        next_attempt_at=released_at + CIRCUIT_PROBE_EVERY
+                    )
+                for change in health:
+                    change()
+        else:
+            # The usual case, every result a plain outcome: one statement, atomic on its
+            # own, so no BEGIN and COMMIT round trips either.
+            _write_attempts(attempts, changed)
+    for delay, ids in retries.items():
+        _enqueue(ids, delay)
+    if given_back:
+        _enqueue(given_back, 0)
+    if held:
+        _enqueue(held, int(CIRCUIT_PROBE_EVERY.total_seconds()))
     return attempts
 
 
-def _update_deliveries(changed: list[WebhookDelivery]) -> None:
-    """One UPDATE for the batch's deliveries: ``… FROM (VALUES …)`` on PostgreSQL.
+_ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "number",
+    "attempted_at",
+    "status_code",
+    "latency_ms",
+    "response_excerpt",
+    "error",
+    "succeeded",
+)
 
-    Django's ``bulk_update`` (the fallback) builds a ``CASE`` per row and column, which
-    costs more Python time than the rest of a batch's recording."""
-    if not changed:
+
+def _write_attempts(attempts: list[WebhookAttempt], changed: list[WebhookDelivery]) -> None:
+    """The attempts and their deliveries' new state.
+
+    On PostgreSQL one statement: ``WITH … INSERT … RETURNING`` the attempts, and one
+    ``UPDATE … FROM (VALUES …)`` of the deliveries. Elsewhere ``bulk_create`` and
+    ``bulk_update`` (which builds a ``CASE`` per row and column: fine for SQLite's
+    small hubs, slow for a big batch), in the caller's transaction."""
+    if not attempts:
         return
     if connection.vendor != "postgresql":
+        WebhookAttempt.objects.bulk_create(attempts)
         WebhookDelivery.objects.bulk_update(
             changed, ["attempt_count", "status", "completed_at", "next_attempt_at"]
         )
         return
-    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
-    rows = ", ".join(["(%s, %s::integer, %s, %s::timestamptz, %s::timestamptz)"] * len(changed))
-    params = []
+    quote = connection.ops.quote_name
+    attempt_rows = ", ".join(
+        ["(%s, %s::integer, %s::timestamptz, %s::integer, %s::integer, %s, %s, %s::boolean)"]
+        * len(attempts)
+    )
+    delivery_rows = ", ".join(
+        ["(%s, %s::integer, %s, %s::timestamptz, %s::timestamptz)"] * len(changed)
+    )
+    params: list = []
+    for attempt in attempts:
+        params += [getattr(attempt, column) for column in _ATTEMPT_COLUMNS]
     for delivery in changed:
         params += [
             delivery.pk,
@@ -561,21 +597,33 @@ def _update_deliveries(changed: list[WebhookDelivery]) -> None:
             delivery.completed_at,
             delivery.next_attempt_at,
         ]
+    attempt_table = quote(WebhookAttempt._meta.db_table)
+    delivery_table = quote(WebhookDelivery._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS d SET attempt_count = v.attempt_count, status = v.status,"  # noqa: S608
-            " completed_at = v.completed_at, next_attempt_at = v.next_attempt_at"
-            f" FROM (VALUES {rows}) AS v(id, attempt_count, status, completed_at, next_attempt_at)"
-            " WHERE d.id = v.id",
+            f"WITH inserted AS (INSERT INTO {attempt_table} ({', '.join(_ATTEMPT_COLUMNS)})"  # noqa: S608
+            f" VALUES {attempt_rows} RETURNING id, delivery_id),"
+            f" updated AS (UPDATE {delivery_table} AS d SET attempt_count = v.attempt_count,"
+            " status = v.status, completed_at = v.completed_at,"
+            " next_attempt_at = v.next_attempt_at"
+            f" FROM (VALUES {delivery_rows})"
+            " AS v(id, attempt_count, status, completed_at, next_attempt_at)"
+            " WHERE d.id = v.id RETURNING 1)"
+            " SELECT id, delivery_id FROM inserted",
             params,
         )
+        ids = dict((delivery_id, pk) for pk, delivery_id in cursor.fetchall())
+    for attempt in attempts:
+        attempt.pk = ids[attempt.delivery_id]
+        attempt._state.adding = False
 
 
-def _record_endpoint_health(
+def _endpoint_health(
     outcomes: dict[str, list[tuple[bool, bool]]], rows: dict[str, WebhookDelivery], *, now
-) -> None:
+) -> list:
+    """The endpoint writes a batch's outcomes call for (each a callable); usually none."""
     endpoints = {row.endpoint_id: row.endpoint for row in rows.values()}
-    healthy = []
+    changes, healthy = [], []
     for endpoint_id, results in outcomes.items():
         last_success = max((i for i, (ok, _) in enumerate(results) if ok), default=None)
         after = results if last_success is None else results[last_success + 1 :]
@@ -583,12 +631,19 @@ def _record_endpoint_health(
         flag = any(final for _, final in after)
         endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id)
         if last_success is None:
-            endpoint.update(
-                consecutive_failures=F("consecutive_failures") + failures,
-                **({"flagged_at": now} if flag else {}),
+            changes.append(
+                partial(
+                    endpoint.update,
+                    consecutive_failures=F("consecutive_failures") + failures,
+                    **({"flagged_at": now} if flag else {}),
+                )
             )
         elif failures:
-            endpoint.update(consecutive_failures=failures, flagged_at=now if flag else None)
+            changes.append(
+                partial(
+                    endpoint.update, consecutive_failures=failures, flagged_at=now if flag else None
+                )
+            )
         elif endpoints[endpoint_id].consecutive_failures or endpoints[endpoint_id].flagged_at:
             healthy.append(endpoint_id)
     if healthy:
@@ -596,9 +651,11 @@ def _record_endpoint_health(
         # to clear when the batch was claimed: a healthy endpoint's row is not rewritten
         # (nor locked) by every batch that delivers to it. (A failure another worker
         # counts meanwhile is cleared by the next batch that finds it.)
-        WebhookEndpoint.objects.filter(pk__in=healthy).filter(
+        clear = WebhookEndpoint.objects.filter(pk__in=healthy).filter(
             Q(consecutive_failures__gt=0) | Q(flagged_at__isnull=False)
-        ).update(consecutive_failures=0, flagged_at=None)
+        )
+        changes.append(partial(clear.update, consecutive_failures=0, flagged_at=None))
+    return changes
 
 
 # --------------------------------------------------------------------------- entry points
