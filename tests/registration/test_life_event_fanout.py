@@ -56,3 +56,39 @@ def test_death_reported_by_one_of_five_reaches_all_five_and_nobody_else(agencies
         assert life_event["data"]["reported_by"] == registered[2][0].slug
     for tenant, _, receiver in strangers:
         assert receiver.received == [], f"{tenant.slug} is not registered but heard of it"
+
+
+@pytest.mark.django_db(transaction=True)  # each request commits, as in production
+def test_a_death_reaching_every_agency_is_one_task_sending_one_batch(agencies, bsn, monkeypatch):
+    from hub import tasks
+
+    queued: dict[str, list] = {"dispatch": [], "deliver": []}
+    monkeypatch.setattr(tasks.dispatch_events, "delay", lambda ids: queued["dispatch"].append(ids))
+    for task in (tasks.deliver_webhooks, tasks.deliver_webhook):
+        monkeypatch.setattr(task, "delay", lambda *args: queued["deliver"].append(args))
+        monkeypatch.setattr(task, "apply_async", lambda *a, **k: queued["deliver"].append(a))
+    con = None
+    for _, client, _ in agencies:
+        con = client.post("/api/v1/constituents", person_body(bsn)).json()["id"]
+    for chunk in queued["dispatch"]:  # the constituent.registered events
+        tasks.dispatch_events(chunk)
+    queued["dispatch"].clear()
+    before = {tenant.slug: len(receiver.received) for tenant, _, receiver in agencies}
+
+    response = agencies[0][1].post(
+        f"/api/v1/constituents/{con}/life-events", {"kind": "death", "occurred_on": "2025-03-14"}
+    )
+    assert response.status_code == 201
+    # Two events per agency (life_event, deceased), handed to ONE dispatch task...
+    [chunk] = queued["dispatch"]
+    assert len(chunk) == 2 * len(agencies)
+    assert tasks.dispatch_events(chunk) == len(chunk)  # what the worker runs
+    # ...which sent every agency's webhooks itself: no task per delivery, none at all.
+    assert queued["deliver"] == []
+    for tenant, _, receiver in agencies:
+        new = receiver.received[before[tenant.slug] :]
+        assert all(r.verified for r in new), tenant.slug
+        assert sorted(r.json["type"] for r in new) == [
+            "constituent.deceased",
+            "constituent.life_event",
+        ], tenant.slug
