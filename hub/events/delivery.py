@@ -62,6 +62,7 @@ from hub.events.destinations import (
     PinnedTransport,
     check_destination,
     proxy_for,
+    tls_context,
 )
 from hub.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.scope import all_tenants
@@ -240,7 +241,7 @@ class _Clients:
         )
         proxy = proxy_for(url)
         if proxy:
-            client = httpx.Client(proxy=proxy, limits=limits, trust_env=False)
+            client = httpx.Client(proxy=proxy, limits=limits, verify=tls_context(), trust_env=False)
         else:
             client = httpx.Client(transport=PinnedTransport(limits=limits), trust_env=False)
         self._clients[key] = client
