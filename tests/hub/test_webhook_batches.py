@@ -237,3 +237,89 @@ def test_the_circuit_opens_after_consecutive_failures_and_a_probe_closes_it(tena
         assert state(item).status == "succeeded"
         assert [a.number for a in attempts_of(item)] == [1]  # holding cost no attempt
     assert len(down.verified()) == len(down.received) == opens_after + 1 + 7
+
+
+def _certificate_authority(tmp_path, name: str):
+    """A test CA and a server certificate for ``name``, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def subject(common_name):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    now = timezone.now()
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(subject("Test CA"))
+        .issuer_name(subject("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject(name))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(
+        certificate.public_bytes(pem)
+        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return tmp_path / "ca.pem", tmp_path / "server.pem"
+
+
+@pytest.mark.django_db
+def test_tls_to_the_vetted_address_still_checks_the_certificate_against_the_name(
+    tenant, receivers, settings, monkeypatch, tmp_path
+):
+    import ssl
+
+    ca_file, server_file = _certificate_authority(tmp_path, "good.example.org")
+    receiver = receivers()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(server_file)
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    port = receiver.server.server_address[1]
+    good = endpoint_for(tenant, receiver, url=f"https://good.example.org:{port}/hook")
+    evil = endpoint_for(tenant, url=f"https://evil.example.org:{port}/hook")
+    items = pending_deliveries(tenant, [good, evil], 1)
+    # Both names resolve to the receiver (counted as public here); only one is on its
+    # certificate. The hub trusts the test CA instead of the public ones.
+    settings.HUB_WEBHOOKS_ALLOW_PRIVATE = False
+    monkeypatch.setattr(destinations, "_internal", lambda address: address != "127.0.0.1")
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host in ("good.example.org", "evil.example.org"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(
+        destinations, "tls_context", lambda: ssl.create_default_context(cafile=str(ca_file))
+    )
+    monkeypatch.setattr(delivery._local, "session", None, raising=False)
+
+    delivery.send_due(now=timezone.now())
+
+    delivered, refused = items
+    assert state(delivered).status == "succeeded"
+    [got] = receiver.verified()
+    assert got.headers["host"] == f"good.example.org:{port}"
+    [attempt] = attempts_of(refused)
+    assert attempt.status_code is None and "CERTIFICATE_VERIFY_FAILED" in attempt.error
