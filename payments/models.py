@@ -2,7 +2,7 @@
 
 The integrator-facing states follow GOV.UK Pay: created → started → submitted →
 success | failed | cancelled | expired | error. Transitions live in
-payments/state_machine.py and nowhere else.
+payments/transitions.py and nowhere else.
 """
 
 from django.core.serializers.json import DjangoJSONEncoder

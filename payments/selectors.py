@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import F, Q, QuerySet
 
 from payments.models import Payment, PaymentState, ProviderAccount, Refund
-from payments.state_machine import PAYABLE
+from payments.rules.states import PAYABLE
 from tenants.models import Service, Tenant
 from tenants.scope import all_tenants
 

@@ -4,7 +4,8 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from payments import janitor, services
+from payments import services
+from payments.services import stuck_payments
 
 
 @shared_task(name="payments.expire_unfinished_payments")
@@ -16,4 +17,4 @@ def expire_unfinished_payments() -> int:
 @shared_task(name="payments.resync_with_providers")
 def resync_with_providers() -> dict:
     """Beat, every five minutes: the janitor (stuck payments, late fees, open refunds)."""
-    return asdict(janitor.run())
+    return asdict(stuck_payments.run())

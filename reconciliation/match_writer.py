@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from payments import ledger
 from payments.models import LedgerAccount
+from payments.services import ledger
 from reconciliation import bulk
 from reconciliation.expected import ExpectedItem
 from reconciliation.models import (

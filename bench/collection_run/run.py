@@ -382,8 +382,8 @@ def verify(tenants: list, size: int) -> dict:
 
     from collection.models import CollectionAttempt, CollectionRun, Instalment
     from collection.schemes import validate_pain008
-    from payments import ledger
     from payments.models import LedgerLine, Payment
+    from payments.services import ledger
     from tenants.scope import all_tenants
 
     ids = [t.pk for t in tenants]

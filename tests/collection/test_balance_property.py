@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from collection.models import CollectionAttempt, Debt, Instalment
 from collection.selectors import collectable_instalments
 from collection.services import runs
-from payments import ledger
 from payments import services as payments
 from payments.models import PaymentState
+from payments.services import ledger
 from tenants import services as tenant_services
 from tenants.scope import tenant_scope
 from tests.collection.conftest import Collections, dispatch_pending

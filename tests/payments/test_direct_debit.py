@@ -8,9 +8,10 @@ import pytest
 
 from hub.errors import Conflict, RuleViolation
 from hub.events.models import Event
-from payments import ledger, services
-from payments.direct_debit import set_return_window_policy
+from payments import services
 from payments.models import LedgerAccount, LedgerTransaction, PaymentEvent
+from payments.services import ledger
+from payments.services.direct_debit import set_return_window_policy
 from tenants.scope import all_tenants, tenant_scope
 from tests.payments.conftest import new_payment
 
@@ -175,7 +176,7 @@ def test_a_direct_debit_needs_a_provider(tenant, service):
 
 
 def test_return_window_policy_is_pluggable(tenant, service, default_return_window):
-    from payments.direct_debit import provisional_until_for
+    from payments.services.direct_debit import provisional_until_for
 
     payment = direct_debit(tenant, service)
     assert provisional_until_for(payment, date(2025, 1, 6)) == date(2025, 1, 14)

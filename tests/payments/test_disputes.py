@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from hub.events.models import Event
-from payments import ledger
 from payments.models import Dispute, LedgerAccount, LedgerTransaction, PaymentEvent
+from payments.services import ledger
 from tenants.models import StaffMembership
 from tenants.scope import all_tenants, tenant_scope
 from tests.conftest import client_for

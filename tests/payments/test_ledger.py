@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from payments import ledger
-from payments.ledger import LedgerError
 from payments.models import LedgerAccount, LedgerLine, LedgerTransaction
+from payments.services import ledger
+from payments.services.ledger import LedgerError
 from tenants.scope import ScopeError, all_tenants, tenant_scope
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hub.errors import HubError
-from payments import ledger, services
+from payments import services
 from payments.models import LedgerAccount, Payment, Refund
-from payments.providers.sandbox import PaymentNotPayable, pay_with_test_card
+from payments.services import ledger
+from payments.services.sandbox_payments import PaymentNotPayable, pay_with_test_card
 from tenants.scope import tenant_scope
 from tests.payments.conftest import DECLINED_CARD, SUCCESS_CARD
 

@@ -135,8 +135,8 @@ def test_expiring_holds_no_row_lock_while_the_provider_answers(tenant, service, 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_payment_paid_while_the_provider_answered_is_not_cancelled(tenant, service, slow):
-    from payments import outcomes
     from payments.providers.base import ProviderStatus
+    from payments.services import outcomes
 
     payment = new_payment(tenant, service, slow)
     thread, outcome = in_background(lambda: services.cancel_payment(payment=payment))

@@ -9,8 +9,9 @@ from django.db import connection
 from django.db.models import Sum
 
 from hub.errors import HubError
-from payments import ledger, services
+from payments import services
 from payments.models import LedgerAccount, Payment, Refund
+from payments.services import ledger
 from tenants.scope import tenant_scope
 from tests.conftest import client_for
 from tests.payments.conftest import paid_payment

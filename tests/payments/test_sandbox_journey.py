@@ -9,8 +9,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from payments import ledger, services
+from payments import services
 from payments.models import LedgerAccount, Payment, PaymentEvent
+from payments.services import ledger
 from payments.tasks import expire_unfinished_payments
 from tenants.scope import all_tenants, tenant_scope
 from tests.payments.conftest import (
@@ -288,8 +289,8 @@ def test_a_paid_payment_cannot_be_cancelled(api, service):
 
 
 def test_a_late_transition_is_recorded_as_ignored(tenant, service):
-    from payments import outcomes
     from payments.providers.base import ProviderStatus
+    from payments.services import outcomes
 
     payment = new_payment(tenant, service)
     with tenant_scope(tenant):

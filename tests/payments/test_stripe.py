@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from hub.events.models import Event
-from payments import janitor, ledger, services
+from payments import services
 from payments.models import (
     LedgerAccount,
     LedgerTransaction,
@@ -23,6 +23,7 @@ from payments.models import (
     Refund,
     StripeEventReceipt,
 )
+from payments.services import ledger, stuck_payments
 from tenants.scope import all_tenants, tenant_scope
 from tests.payments.conftest import new_payment
 from tests.payments.stripe_support import API, event, fixture, form, post_event
@@ -455,8 +456,8 @@ def test_janitor_resolves_a_payment_stuck_in_submitted(tenant, stripe_payment, s
         f"{API}/v1/checkout/sessions/{SESSION}",
         json=expanded_paid_session(stripe_payment),
     )
-    assert janitor.run().payments_changed == 0  # not stuck for long enough yet
-    report = janitor.run(now=timezone.now() + timedelta(minutes=11))
+    assert stuck_payments.run().payments_changed == 0  # not stuck for long enough yet
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=11))
     assert report.payments_changed == 1 and report.errors == 0
     assert "expand" in stripe_api.calls[-1].request.url
     payment = reload(tenant, stripe_payment)
@@ -474,9 +475,9 @@ def test_janitor_fetches_the_fee_of_a_webhook_success(tenant, stripe_payment, st
         f"{API}/v1/checkout/sessions/{SESSION}",
         json=expanded_paid_session(stripe_payment),
     )
-    report = janitor.run(now=timezone.now() + timedelta(minutes=6))
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=6))
     assert report.fees_recorded == 1
-    assert janitor.run(now=timezone.now() + timedelta(minutes=7)).fees_recorded == 0
+    assert stuck_payments.run(now=timezone.now() + timedelta(minutes=7)).fees_recorded == 0
     assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.FEES] == 145
     assert len(stripe_api.calls) == 2  # create + one look-up: recorded fees are not re-fetched
 
@@ -492,7 +493,7 @@ def test_janitor_survives_stripe_being_down(tenant, stripe_payment, stripe_api, 
         status=401,
         json={"error": {"message": "Invalid API Key provided", "type": "invalid_request_error"}},
     )
-    report = janitor.run(now=timezone.now() + timedelta(minutes=11))
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=11))
     assert report.errors == 1 and reload(tenant, stripe_payment).state == "submitted"
 
 
@@ -615,7 +616,7 @@ def test_a_refund_left_submitted_is_resolved_by_the_janitor(
     listed = {"object": "list", "data": [], "has_more": False, "url": "/v1/refunds"}
     stripe_api.add(responses.GET, f"{API}/v1/refunds", json=listed)
     expect_refund(stripe_api)
-    report = janitor.run(now=timezone.now() + timedelta(minutes=11))
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=11))
     assert report.refunds_settled == 1
     with tenant_scope(tenant):
         refund.refresh_from_db()
@@ -643,8 +644,8 @@ def test_janitor_asks_about_a_slow_direct_debit_at_most_every_half_hour(
     processing = intent("payment_intent_processing", payment, payment_method_types=["sepa_debit"])
     stripe_api.add(responses.GET, f"{API}/v1/payment_intents/{INTENT}", json=processing)
     start = timezone.now()
-    assert janitor.run(now=start + timedelta(minutes=11)).payments_changed == 0
-    assert janitor.run(now=start + timedelta(minutes=12)).payments_changed == 0
+    assert stuck_payments.run(now=start + timedelta(minutes=11)).payments_changed == 0
+    assert stuck_payments.run(now=start + timedelta(minutes=12)).payments_changed == 0
     [call] = stripe_api.calls
     assert "expand" in call.request.url
     assert reload(tenant, payment).state == "submitted"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments import ledger
+from payments.services import ledger
 from reconciliation.models import MatchItem, MatchLine, ReconciliationException
 from tenants.scope import tenant_scope
 from tests.reconciliation.camt import Entry, camt053

@@ -15,7 +15,7 @@ import io
 import pytest
 
 from hub.events.models import Event
-from payments import ledger
+from payments.services import ledger
 from reconciliation.models import ReconciliationException, RunItem
 from tenants.scope import tenant_scope
 from tests.reconciliation.camt import Entry, Tx, camt053

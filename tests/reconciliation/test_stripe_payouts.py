@@ -17,11 +17,11 @@ from hub.events import dispatch
 from hub.events.catalogue import EVENT_TYPES
 from hub.events.models import Event
 from hub.events.outbox import publish
-from payments import ledger, outcomes
 from payments import services as payments
-from payments.disputes import record_dispute
 from payments.models import PaymentState, ProviderAccount
 from payments.providers.base import DisputeReport, ProviderStatus
+from payments.services import ledger, outcomes
+from payments.services.disputes import record_dispute
 from reconciliation import services
 from reconciliation.models import (
     BankStatement,

@@ -29,7 +29,7 @@ from hub.events import endpoints
 from hub.events.catalogue import register_event_type
 from hub.events.models import Event, WebhookDelivery
 from hub.events.outbox import EventSpec, publish_many
-from payments import ledger
+from payments.services import ledger
 from tenants import services as tenant_services
 from tenants.scope import all_tenants, tenant_scope
 from tests.collection.conftest import Collections

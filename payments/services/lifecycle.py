@@ -1,8 +1,7 @@
-"""Every write to payments: what the API, the hosted page, jobs and other apps call.
+"""A payment's life at the hub: created, shown to the payer, cancelled, expired.
 
-Direct debits (driven by the collection app) live in payments/direct_debit.py and
-refunds in payments/refunds.py; both are re-exported here so callers have one module
-to import from.
+The provider is called outside any transaction or row lock: read and mark under the
+lock, commit, call, then apply the answer under the lock again.
 """
 
 from __future__ import annotations
@@ -17,38 +16,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.errors import Conflict, InvalidRequest, ProviderUnavailable, RuleViolation
-from payments import outcomes, state_machine
-from payments.direct_debit import (
-    confirm_direct_debit,
-    fail_direct_debit,
-    record_direct_debit_return,
-    set_return_window_policy,
-    submit_direct_debit,
-)
-from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState, ProviderAccount
 from payments.providers.base import PaymentProvider, ProviderError, ProviderStatus
 from payments.providers.registry import DEFAULT_PROVIDER, registry
-from payments.refunds import create_refund
+from payments.rules import states
 from payments.selectors import overdue_payments, provider_account_for
+from payments.services import outcomes, transitions
+from payments.services.locking import lock_payment
 from registration.models import Constituent, Registration
 from tenants.models import Service, Tenant
 from tenants.scope import acting_for, all_tenants, tenant_scope
-
-__all__ = [
-    "cancel_payment",
-    "confirm_direct_debit",
-    "create_payment",
-    "create_refund",
-    "expire_overdue_payments",
-    "expire_payment",
-    "fail_direct_debit",
-    "record_direct_debit_return",
-    "record_payment_page_visit",
-    "set_provider_credentials",
-    "set_return_window_policy",
-    "submit_direct_debit",
-]
 
 logger = logging.getLogger(__name__)
 S = PaymentState
@@ -124,7 +101,7 @@ def create_payment(
             payment.provider_session_id = started.provider_session_id
         with transaction.atomic():
             payment.save(force_insert=True)
-            state_machine.record_creation(payment, source="api" if card else "direct_debit")
+            transitions.record_creation(payment, source="api" if card else "direct_debit")
     return payment
 
 
@@ -144,7 +121,7 @@ def cancel_payment(*, payment: Payment, source: str = "api") -> Payment:
             payment = lock_payment(payment)
             _require_cancellable(payment)
             if too_late is None:
-                state_machine.transition(payment, S.CANCELLED, source=source)
+                transitions.transition(payment, S.CANCELLED, source=source)
                 return payment
             if too_late.state is None:
                 raise ProviderUnavailable("The provider could not stop the payment; try again")
@@ -159,7 +136,7 @@ def cancel_payment(*, payment: Payment, source: str = "api") -> Payment:
 
 
 def _require_cancellable(payment: Payment) -> None:
-    if payment.state not in state_machine.CANCELLABLE:
+    if payment.state not in states.CANCELLABLE:
         raise Conflict(
             f"A payment in state {payment.state} can no longer be cancelled",
             code="payment_not_cancellable",
@@ -171,7 +148,7 @@ def record_payment_page_visit(*, payment: Payment) -> Payment:
     with acting_for(payment.tenant), transaction.atomic():
         payment = lock_payment(payment)
         if payment.state == S.CREATED:
-            state_machine.transition(payment, S.STARTED, source="payment_page")
+            transitions.transition(payment, S.STARTED, source="payment_page")
     return payment
 
 
@@ -197,7 +174,7 @@ def expire_payment(*, payment: Payment, now: datetime | None = None) -> bool:
             if not _overdue(payment, now):
                 return False  # paid, cancelled or expired while the provider answered
             if too_late is None:
-                return state_machine.transition(payment, S.EXPIRED, source="expiry")
+                return transitions.transition(payment, S.EXPIRED, source="expiry")
             outcomes.apply_locked(
                 payment, too_late, source="provider", detail={"while": "expiring"}
             )
@@ -206,7 +183,7 @@ def expire_payment(*, payment: Payment, now: datetime | None = None) -> bool:
 
 def _overdue(payment: Payment, now: datetime) -> bool:
     return (
-        payment.state in state_machine.PAYABLE
+        payment.state in states.PAYABLE
         and payment.expires_at is not None
         and payment.expires_at <= now
     )
@@ -222,29 +199,6 @@ def expire_overdue_payments(*, now: datetime | None = None, limit: int = 500) ->
         with tenant_scope(payment.tenant):
             expired += expire_payment(payment=payment, now=now)
     return expired
-
-
-def set_provider_credentials(
-    *,
-    account: ProviderAccount,
-    secret_key: str | None = None,
-    webhook_secret: str | None = None,
-) -> ProviderAccount:
-    """Store new credentials (encrypted). None keeps the current value: the admin never
-    shows credentials back, so an empty field means "unchanged"."""
-    if secret_key:
-        if not secret_key.startswith(("sk_", "rk_")):
-            raise InvalidRequest("A Stripe secret key starts with sk_ or rk_", field="secret_key")
-        account.secret_key = secret_key.strip()
-    if webhook_secret:
-        if not webhook_secret.startswith("whsec_"):
-            raise InvalidRequest(
-                "A Stripe webhook signing secret starts with whsec_", field="webhook_secret"
-            )
-        account.webhook_secret = webhook_secret.strip()
-    with acting_for(account.tenant):
-        account.save()
-    return account
 
 
 def _validate_payment_fields(*, amount, currency, description, reference) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from payments import postings
 from payments.models import Payment, PaymentState
+from payments.services import postings
 
 
 def record_fee_locked(payment: Payment, fee: int) -> bool:

@@ -1,13 +1,11 @@
-"""The one place that decides how a payment's state may change.
+"""The one place a payment's state changes: the timeline row and the domain event.
 
-Forward only: created → started → submitted → a finished state (success, failed,
-cancelled, expired, error). A message that would move a payment backwards or out of a
-finished state (a late or re-ordered provider webhook) is recorded in the timeline as
-ignored and changes nothing. The single exception is a direct-debit return: the bank
-may take a collected direct debit back, and the payment becomes failed.
+Which moves are allowed is a pure rule (payments/rules/states.py). A message that would
+move a payment backwards or out of a finished state (a late or re-ordered provider
+webhook) is recorded in the timeline as ignored and changes nothing.
 
 Every applied change writes a timeline row and publishes a domain event in the
-caller's transaction; callers lock the payment row first (see payments/locking.py).
+caller's transaction; callers lock the payment row first (payments/services/locking.py).
 """
 
 from __future__ import annotations
@@ -18,28 +16,9 @@ from django.utils import timezone
 from hub.events.outbox import publish
 from payments.events import EVENT_FOR_STATE, PAYMENT_CREATED, PAYMENT_FAILED, payment_payload
 from payments.models import FINISHED_STATES, Payment, PaymentEvent, PaymentMethod, PaymentState
+from payments.rules.states import RETURNABLE, is_allowed
 
 S = PaymentState
-
-ALLOWED: dict[str, frozenset[str]] = {
-    S.CREATED: frozenset(
-        {S.STARTED, S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.EXPIRED, S.ERROR}
-    ),
-    S.STARTED: frozenset({S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.EXPIRED, S.ERROR}),
-    # Submitted: the provider or bank has it. It no longer expires on our clock (the
-    # janitor asks the provider instead); a provider may still cancel it.
-    S.SUBMITTED: frozenset({S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR}),
-    **{state: frozenset() for state in FINISHED_STATES},
-}
-# What an agency may cancel, and what a payer may still pay (the hosted page).
-CANCELLABLE = frozenset({S.CREATED, S.STARTED})
-PAYABLE = frozenset({S.CREATED, S.STARTED})
-# A direct debit the bank can still take back.
-RETURNABLE = frozenset({S.SUCCESS, S.SUBMITTED})
-
-
-def is_allowed(from_state: str, to_state: str) -> bool:
-    return to_state in ALLOWED[from_state]
 
 
 def record_creation(payment: Payment, *, source: str) -> None:

@@ -20,8 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from hub.middleware import error_body
+from payments import services
 from payments.models import ProviderAccount
-from payments.providers import stripe_events
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
 
@@ -99,7 +99,7 @@ def stripe_webhook(request, tenant_slug: str):
     if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
         return _refuse(400, "not_an_event", "The body is not a Stripe event")
     with tenant_scope(tenant):
-        outcome = stripe_events.handle_event(account=account, event=event)
+        outcome = services.handle_stripe_event(account=account, event=event)
     logger.info(
         "stripe event %s (%s) for %s: %s", event["id"], event.get("type"), tenant.slug, outcome
     )

@@ -7,7 +7,6 @@ agency's bank account itself.
 
 from __future__ import annotations
 
-from payments import ledger
 from payments.models import (
     Dispute,
     LedgerAccount,
@@ -16,6 +15,7 @@ from payments.models import (
     PaymentMethod,
     Refund,
 )
+from payments.services import ledger
 
 # Providers whose collections land straight in the agency's bank account.
 BANK_SETTLED_PROVIDERS = frozenset({"bank_file"})

@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from hub.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
-from payments import postings
 from payments.events import REFUND_FAILED, REFUND_SUCCEEDED, refund_payload
-from payments.locking import lock_payment, lock_refund
 from payments.models import Payment, PaymentMethod, PaymentState, Refund
 from payments.providers.base import ProviderError, RefundStatus
 from payments.providers.registry import registry
+from payments.services import postings
+from payments.services.locking import lock_payment, lock_refund
 from tenants.scope import acting_for
 
 logger = logging.getLogger(__name__)

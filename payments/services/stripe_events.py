@@ -1,4 +1,7 @@
-"""Inbound Stripe events (already signature-checked by the view), applied once each.
+"""Inbound Stripe events (signature-checked by payments/web/stripe_webhook.py), applied once each.
+
+What a Stripe object means for the hub is translated by payments/providers/stripe_mapping.py;
+this module finds the hub's row it is about and applies it through the services.
 
 The receipt row and the change commit together: a redelivered event finds the receipt
 and changes nothing; an event whose handling fails leaves no receipt, so Stripe's retry
@@ -12,8 +15,10 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
+from hub.events.outbox import publish
 from hub.stripe import PAYMENT_METADATA_KEY, REFUND_METADATA_KEY
-from payments import disputes, outcomes, refunds, selectors
+from payments import selectors
+from payments.events import PAYOUT_PAID
 from payments.models import (
     Payment,
     PaymentMethod,
@@ -24,6 +29,7 @@ from payments.models import (
 )
 from payments.providers import stripe_mapping
 from payments.providers.base import ProviderStatus
+from payments.services import disputes, outcomes, refunds
 from tenants.models import Tenant
 from tenants.scope import acting_for
 
@@ -161,9 +167,6 @@ def _dispute(account: ProviderAccount, event: dict) -> str:
 def _payout_paid(account: ProviderAccount, event: dict) -> str:
     """Hand the payout to reconciliation (a higher app) through the outbox, with the
     Stripe account it was paid from: the one whose endpoint secret signed the event."""
-    from hub.events.outbox import publish
-    from payments.events import PAYOUT_PAID
-
     payout = _object(event)
     publish(
         tenant=account.tenant,

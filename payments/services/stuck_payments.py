@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from payments import outcomes, refunds, selectors
+from payments import selectors
 from payments.models import Payment, Refund
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
+from payments.services import outcomes, refunds
 from tenants.scope import acting_for, all_tenants
 
 logger = logging.getLogger(__name__)

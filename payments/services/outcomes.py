@@ -7,10 +7,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from payments import direct_debit, fees, postings, state_machine
-from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState
 from payments.providers.base import ProviderStatus
+from payments.services import direct_debit, fees, postings, transitions
+from payments.services.locking import lock_payment
 from tenants.scope import acting_for
 
 S = PaymentState
@@ -32,7 +32,7 @@ def apply_locked(
     _remember_provider_reference(payment, status)
     if status.state is None:
         if status.note:
-            state_machine.record_note(
+            transitions.record_note(
                 payment,
                 to_state=payment.state,
                 source=source,
@@ -54,7 +54,7 @@ def apply_locked(
 
 
 def _apply_card(payment: Payment, status: ProviderStatus, *, source: str, detail: dict) -> bool:
-    applied = state_machine.transition(
+    applied = transitions.transition(
         payment,
         status.state,
         source=source,
@@ -88,7 +88,7 @@ def _apply_direct_debit(
             source=source,
             detail=detail,
         )
-    return state_machine.transition(
+    return transitions.transition(
         payment,
         status.state,
         source=source,
@@ -108,7 +108,7 @@ def _record_fee(payment: Payment, status: ProviderStatus, *, source: str) -> Non
     if status.fee_currency and status.fee_currency.upper() != payment.currency:
         # Settled in another currency: the payout reconciliation books it, not us.
         if fees.record_fee_locked(payment, 0):
-            state_machine.record_note(
+            transitions.record_note(
                 payment,
                 to_state=payment.state,
                 source=source,

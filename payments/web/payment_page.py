@@ -22,16 +22,16 @@ from hub.errors import Conflict
 from hub.money import format_money
 from payments import selectors, services
 from payments.models import Payment, PaymentState
-from payments.providers.sandbox import (
-    TEST_CARDS,
-    PaymentNotPayable,
-    UnknownTestCard,
-    is_payable,
-    normalise_card_number,
-    pay_with_test_card,
-)
-from payments.state_machine import PAYABLE
+from payments.providers.sandbox import TEST_CARDS, normalise_card_number
+from payments.rules import states
+from payments.rules.states import PAYABLE
+from payments.services import PaymentNotPayable, UnknownTestCard, pay_with_test_card
 from tenants.scope import tenant_scope
+
+
+def _payable(payment: Payment) -> bool:
+    return states.is_payable(payment.state, payment.expires_at, timezone.now())
+
 
 # The token is in the URL: never send it to another site in a Referer, never cache or
 # index it. "same-origin" and not "no-referrer": with no-referrer the browser posts the
@@ -169,7 +169,7 @@ def payment_page(request, token: str):
     with tenant_scope(payment.tenant):
         if payment.provider != "sandbox":
             return _page(request, "payment_status.html", _context(payment))
-        if not is_payable(payment):
+        if not _payable(payment):
             return _refuse(request, payment)
         if request.method == "GET":
             payment = services.record_payment_page_visit(payment=payment)
@@ -205,7 +205,7 @@ def cancel_payment_page(request, token: str):
     if payment is None:
         raise Http404("No such payment page")
     with tenant_scope(payment.tenant):
-        if payment.provider != "sandbox" or not is_payable(payment):
+        if payment.provider != "sandbox" or not _payable(payment):
             return _refuse(request, payment)
         try:
             payment = services.cancel_payment(payment=payment, source="payment_page")

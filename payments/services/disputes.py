@@ -15,16 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.events.outbox import publish
-from payments import postings, state_machine
 from payments.events import (
     PAYMENT_DISPUTE_CLOSED,
     PAYMENT_DISPUTE_OPENED,
     PAYMENT_DISPUTE_UPDATED,
     dispute_payload,
 )
-from payments.locking import lock_payment
 from payments.models import Dispute, Payment
 from payments.providers.base import DisputeReport, FundsMovement
+from payments.services import postings, transitions
+from payments.services.locking import lock_payment
 from tenants.scope import acting_for
 
 S = Dispute.Status
@@ -164,7 +164,7 @@ def _tell(
             note.update(funds_reinstated=dispute.funds_reinstated, fee=dispute.fee_reinstated)
         elif change == "ignored":
             note["ignored"] = "dispute_closed" if dispute.closed else "stale_or_no_change"
-        state_machine.record_note(payment, to_state=payment.state, source=source, detail=note)
+        transitions.record_note(payment, to_state=payment.state, source=source, detail=note)
     payload = dispute_payload(dispute)
     if "opened" in result.changes:
         _publish(dispute, PAYMENT_DISPUTE_OPENED, payload)

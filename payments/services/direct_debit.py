@@ -14,9 +14,10 @@ from datetime import date, timedelta
 from django.db import transaction
 
 from hub.errors import Conflict, InvalidRequest, RuleViolation
-from payments import fees, postings, state_machine
-from payments.locking import lock_payment
 from payments.models import Payment, PaymentMethod, PaymentState
+from payments.rules import states
+from payments.services import fees, postings, transitions
+from payments.services.locking import lock_payment
 from tenants.scope import acting_for
 
 S = PaymentState
@@ -61,7 +62,7 @@ def submit_direct_debit(*, payment: Payment, provider_reference: str = "") -> Pa
             return payment
         if payment.state != S.CREATED:
             raise _invalid_state(payment, "submitted")
-        state_machine.transition(payment, S.SUBMITTED, source=SOURCE)
+        transitions.transition(payment, S.SUBMITTED, source=SOURCE)
     return payment
 
 
@@ -108,7 +109,7 @@ def fail_direct_debit(*, payment: Payment, code: str, message: str) -> Payment:
             return payment
         if payment.state not in (S.CREATED, S.SUBMITTED):
             raise _invalid_state(payment, "failed (use record_direct_debit_return once collected)")
-        state_machine.transition(
+        transitions.transition(
             payment, S.FAILED, source=SOURCE, failure_code=code, failure_message=message
         )
     return payment
@@ -123,10 +124,10 @@ def confirm_locked(
     detail: dict | None = None,
 ) -> bool:
     """Collected: success, posted to the ledger. ``payment`` is locked by the caller."""
-    if state_machine.is_allowed(payment.state, S.SUCCESS):
+    if states.is_allowed(payment.state, S.SUCCESS):
         payment.provisional_until = provisional_until
         payment.save(update_fields=["provisional_until"])
-    applied = state_machine.transition(payment, S.SUCCESS, source=source, detail=detail)
+    applied = transitions.transition(payment, S.SUCCESS, source=source, detail=detail)
     if applied:
         postings.payment_collected(payment)
         if fee is not None:
@@ -144,7 +145,7 @@ def return_locked(
     detail: dict | None = None,
 ) -> bool:
     was_collected = payment.state == S.SUCCESS
-    applied = state_machine.record_return(
+    applied = transitions.record_return(
         payment,
         reason_code=reason_code,
         message=message,
