@@ -18,7 +18,7 @@ from django.urls import path, reverse
 
 from hub.admin_display import money_column
 from hub.money import format_money
-from payments import services
+from payments import selectors, services
 from payments.models import (
     Dispute,
     LedgerAccount,
@@ -32,7 +32,7 @@ from payments.models import (
 )
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
-from payments.services import ledger, stuck_payments
+from payments.services import stuck_payments
 from tenants.admin_scoping import (
     ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
@@ -179,13 +179,13 @@ class LedgerTransactionAdmin(ReadOnlyTenantScopedAdmin):
         tenants = self._allowed_tenants(request, self.view_roles).order_by("name")
         rows = []
         for tenant in tenants:
-            for currency in ledger.currencies(tenant=tenant):
+            for currency in selectors.ledger_currencies(tenant=tenant):
                 rows.append(
                     {
                         "tenant": tenant,
                         "currency": currency,
-                        "balances": ledger.balances(tenant=tenant, currency=currency),
-                        "balanced": ledger.trial_balance_ok(tenant=tenant),
+                        "balances": selectors.ledger_balances(tenant=tenant, currency=currency),
+                        "balanced": selectors.ledger_is_balanced(tenant=tenant),
                     }
                 )
         context = {

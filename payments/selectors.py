@@ -5,12 +5,65 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 
-from payments.models import Payment, PaymentState, ProviderAccount, Refund
+from payments.models import (
+    LedgerAccount,
+    LedgerLine,
+    Payment,
+    PaymentState,
+    ProviderAccount,
+    Refund,
+)
 from payments.rules.states import PAYABLE
 from tenants.models import Service, Tenant
-from tenants.scope import all_tenants
+from tenants.scope import acting_for, all_tenants
+
+# The ledger --------------------------------------------------------------------
+
+
+def ledger_balances(*, tenant: Tenant, currency: str) -> dict[str, int]:
+    """Every account's balance, debit minus credit (credit-normal accounts are negative)."""
+    result = dict.fromkeys(LedgerAccount.values, 0)
+    with acting_for(tenant):
+        rows = (
+            LedgerLine.objects.filter(currency=currency)
+            .values("account")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
+        )
+        for row in rows:
+            result[row["account"]] = (row["debit"] or 0) - (row["credit"] or 0)
+    return result
+
+
+def ledger_currencies(*, tenant: Tenant) -> list[str]:
+    with acting_for(tenant):
+        return sorted(LedgerLine.objects.values_list("currency", flat=True).distinct().order_by())
+
+
+def ledger_is_balanced(*, tenant: Tenant) -> bool:
+    """Debits equal credits per currency, within every transaction, in one currency each."""
+    with acting_for(tenant):
+        per_currency = (
+            LedgerLine.objects.values("currency")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
+        )
+        if any(row["debit"] != row["credit"] for row in per_currency):
+            return False
+        unbalanced = (
+            LedgerLine.objects.values("transaction_id")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .filter(~Q(debit=F("credit")))
+            .order_by()
+        )
+        if unbalanced.exists():
+            return False
+        return not LedgerLine.objects.exclude(currency=F("transaction__currency")).exists()
+
+
+# Payments and refunds -----------------------------------------------------------
 
 
 def payment_by_provider_reference(tenant: Tenant, ref: str) -> Payment | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
 
 from payments.models import LedgerAccount, LedgerLine, LedgerTransaction
 from tenants.models import Tenant
@@ -90,44 +89,3 @@ def _validate(currency: str, lines: list[Line]) -> None:
         credits += credit
     if debits != credits:
         raise LedgerError(f"unbalanced posting: debits {debits} != credits {credits}")
-
-
-def balances(*, tenant: Tenant, currency: str) -> dict[str, int]:
-    """Every account's balance, debit minus credit (credit-normal accounts are negative)."""
-    result = dict.fromkeys(LedgerAccount.values, 0)
-    with acting_for(tenant):
-        rows = (
-            LedgerLine.objects.filter(currency=currency)
-            .values("account")
-            .annotate(debit=Sum("debit"), credit=Sum("credit"))
-            .order_by()
-        )
-        for row in rows:
-            result[row["account"]] = (row["debit"] or 0) - (row["credit"] or 0)
-    return result
-
-
-def currencies(*, tenant: Tenant) -> list[str]:
-    with acting_for(tenant):
-        return sorted(LedgerLine.objects.values_list("currency", flat=True).distinct().order_by())
-
-
-def trial_balance_ok(*, tenant: Tenant) -> bool:
-    """Debits equal credits per currency, within every transaction, in one currency each."""
-    with acting_for(tenant):
-        per_currency = (
-            LedgerLine.objects.values("currency")
-            .annotate(debit=Sum("debit"), credit=Sum("credit"))
-            .order_by()
-        )
-        if any(row["debit"] != row["credit"] for row in per_currency):
-            return False
-        unbalanced = (
-            LedgerLine.objects.values("transaction_id")
-            .annotate(debit=Sum("debit"), credit=Sum("credit"))
-            .filter(~Q(debit=F("credit")))
-            .order_by()
-        )
-        if unbalanced.exists():
-            return False
-        return not LedgerLine.objects.exclude(currency=F("transaction__currency")).exists()
