@@ -16,5 +16,5 @@ def expire_unfinished_payments() -> int:
 
 @shared_task(name="payments.resync_with_providers")
 def resync_with_providers() -> dict:
-    """Beat, every five minutes: the janitor (stuck payments, late fees, open refunds)."""
+    """Beat, every five minutes: the stuck-payment check (payments, late fees, open refunds)."""
     return asdict(stuck_payments.run())

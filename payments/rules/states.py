@@ -19,7 +19,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     S.STARTED: frozenset({S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.EXPIRED, S.ERROR}),
     # Submitted: the provider or bank has it. It no longer expires on our clock (the
-    # janitor asks the provider instead); a provider may still cancel it.
+    # stuck-payment check asks the provider instead); a provider may still cancel it.
     S.SUBMITTED: frozenset({S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR}),
     **{state: frozenset() for state in FINISHED_STATES},
 }

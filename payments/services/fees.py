@@ -1,4 +1,4 @@
-"""Recording a provider's fee once it is known (at success, or later from the janitor)."""
+"""Recording a provider's fee once it is known (at success, or by the stuck-payment check)."""
 
 from __future__ import annotations
 

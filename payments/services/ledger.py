@@ -5,7 +5,7 @@ credits). A transaction is posted once per cause: the idempotency key (``collect
 pay_…``, ``refund:ref_…``) makes a second posting of the same cause return the first,
 so a redelivered webhook or a re-run task can never count money twice.
 
-What posts what lives in payments/postings.py; reconciliation and reports read here.
+What posts what: payments/services/postings.py. Balances: payments.selectors.
 """
 
 from __future__ import annotations

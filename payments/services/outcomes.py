@@ -1,5 +1,5 @@
 """Applying what a provider says about a payment: the sandbox page, Stripe webhooks,
-the janitor and an operator's re-sync all come through here, so one set of rules
+the stuck-payment check and an operator's re-sync all come through here, so one set of rules
 (the state machine, the ledger postings) holds whoever reports the outcome."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _apply_direct_debit(
         return direct_debit.confirm_locked(
             payment,
             provisional_until=direct_debit.provisional_until_for(payment, today),
-            fee=None,  # the janitor fetches it once the provider has settled it
+            fee=None,  # the stuck-payment check fetches it once the provider has settled it
             source=source,
             detail=detail,
         )

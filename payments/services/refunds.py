@@ -4,7 +4,7 @@ A refund is reserved first (payment row locked, amount checked against what is s
 refundable, ``amount_refunded`` raised) and committed; only then is the provider
 asked, so the lock is not held over a network call and concurrent requests can never
 reserve more than the payment's amount together. An unknown outcome (a timeout) keeps
-the refund submitted and reserved: the janitor asks the provider again with the same
+the refund submitted and reserved: the stuck-payment check asks the provider again with the same
 idempotency key.
 """
 
@@ -81,13 +81,15 @@ def _ask_provider(refund: Refund) -> RefundStatus | None:
                 Refund.State.ERROR, failure_code=exc.code, failure_message=str(exc)[:500]
             )
         logger.warning(
-            "refund %s: outcome unknown (%s); the janitor will ask again", refund.pk, exc
+            "refund %s: outcome unknown (%s); the stuck-payment check will ask again",
+            refund.pk,
+            exc,
         )
         return None
 
 
 def resync_refund(*, refund: Refund) -> Refund:
-    """Ask the provider again about a refund still submitted (janitor, operator)."""
+    """Ask the provider again about a refund still submitted (stuck-payment check, operator)."""
     payment = refund.payment
     plugin = registry[payment.provider]
     with acting_for(payment.tenant):

@@ -1,4 +1,4 @@
-"""The janitor: asks providers for the truth when their webhooks did not tell us.
+"""The stuck-payment check: asks providers for the truth when their webhooks did not tell us.
 
 A webhook can be lost (an endpoint misconfigured for a day, a Stripe outage), so a
 payment may sit in ``submitted``, a refund may stay ``submitted`` after a timeout, and
@@ -59,7 +59,7 @@ def run(*, now: datetime | None = None) -> JanitorReport:
     now = now or timezone.now()
     report = JanitorReport()
     checked_before = now - RECHECK_AFTER
-    # The janitor is a beat job over every agency's stuck payments; each one is then
+    # The stuck-payment check is a beat job over every agency's stuck payments; each one is then
     # handled in its own agency's scope (acting_for).
     with all_tenants():
         stuck = list(
@@ -106,8 +106,8 @@ def _safely(report: JanitorReport, obj, work):
         return work()
     except ProviderError as exc:
         report.errors += 1
-        logger.warning("janitor: %s: provider error: %s", obj.pk, exc)
+        logger.warning("stuck-payment check: %s: provider error: %s", obj.pk, exc)
     except Exception:
         report.errors += 1
-        logger.exception("janitor: %s failed", obj.pk)
+        logger.exception("stuck-payment check: %s failed", obj.pk)
     return 0

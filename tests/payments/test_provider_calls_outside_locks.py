@@ -1,7 +1,7 @@
 """A provider call never happens inside the payment's row lock or an open transaction.
 
 A provider can take a minute to answer (20 s timeout, retried). Held inside a row lock,
-that minute blocks the payer's page, the provider's webhook and the janitor on the same
+that minute blocks the payer's page, the provider's webhook and the stuck-payment check on the same
 payment; held inside a transaction, it pins a database connection. The provider here is
 a test double that stays "on the line" until the test releases it, so the test can look
 at the database while the call is open.

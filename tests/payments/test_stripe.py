@@ -200,7 +200,7 @@ def test_checkout_completed_succeeds_the_payment(tenant, stripe_payment, client)
     assert response.json() == {"received": True, "outcome": "applied"}
     payment = reload(tenant, payment)
     assert payment.state == "success" and payment.provider_reference == INTENT
-    assert payment.fee_recorded_at is None  # the janitor fetches the fee later
+    assert payment.fee_recorded_at is None  # the stuck-payment check fetches the fee later
     balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances[LedgerAccount.PROVIDER_CLEARING] == 8550
     assert len(outbox(payment, "payment.succeeded")) == 1
@@ -438,7 +438,7 @@ def test_a_refund_stripe_refuses_is_an_error_and_releases_the_amount(
     assert failed.payload["failure_code"] == "charge_already_refunded"
 
 
-# The janitor, expiry and cancellation ---------------------------------------------
+# The stuck-payment check, expiry and cancellation ---------------------------------------------
 
 
 def expanded_paid_session(payment: Payment) -> dict:
