@@ -37,7 +37,7 @@ urlpatterns = [
     path("webhooks/stripe/<slug:tenant_slug>/", stripe_webhook, name="payments-stripe-webhook"),
     path("pay/<str:token>/", payment_page, name="payments-hosted-page"),
     path("pay/<str:token>/cancel/", cancel_payment_page, name="payments-hosted-page-cancel"),
-    path("reconciliation/", include("reconciliation.urls")),
+    path("reconciliation/", include("reconciliation.web.urls")),
 ]
 
 

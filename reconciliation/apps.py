@@ -6,5 +6,5 @@ class ReconciliationConfig(AppConfig):
     verbose_name = "Reconciliation"
 
     def ready(self) -> None:
-        # Registers the event types, the subscribers and the ``__any`` lookup.
-        from reconciliation import events, id_lists, subscribers  # noqa: F401
+        # Registers the event types and the subscribers.
+        from reconciliation import events, subscribers  # noqa: F401

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from hub import bulk
 from payments import ledger
 from payments.models import LedgerAccount
-from reconciliation import bulk
 from reconciliation.expected import ExpectedItem
 from reconciliation.models import (
     Channel,

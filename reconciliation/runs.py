@@ -48,9 +48,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
+from hub import bulk
 from hub.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
-from reconciliation import bulk, lookups, period_items, reasons
+from reconciliation import lookups, period_items, reasons
 from reconciliation.agency_settings import ensure_settings
 from reconciliation.events import RECONCILIATION_COMPLETED
 from reconciliation.exception_book import ExceptionBook, Finding

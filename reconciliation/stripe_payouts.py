@@ -22,9 +22,10 @@ import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub import bulk
 from hub import stripe as hub_stripe
 from payments.models import ProviderAccount
-from reconciliation import bulk, references
+from reconciliation import references
 from reconciliation.imports import ImportResult
 from reconciliation.models import BankStatement, Channel, StatementImport, StatementLine
 from tenants.ids import new_id
