@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from hub.errors import Conflict, InvalidRequest, ProviderUnavailable, RuleViolation
-from payments import outcomes, state_machine
+from payments import outcomes, postings, state_machine
 from payments.direct_debit import (
     confirm_direct_debit,
     fail_direct_debit,
@@ -315,3 +316,27 @@ def _stop_at_provider(payment: Payment) -> ProviderStatus | None:
         return plugin.stop_payment(payment=payment, account=payment.provider_account)
     except ProviderError as exc:
         raise ProviderUnavailable(f"The payment provider did not answer: {exc}") from exc
+
+
+def post_bank_movement(
+    *,
+    tenant: Tenant,
+    currency: str,
+    statement_line_id: str,
+    booked_on: date,
+    reported_amount: int,
+    items: Sequence[tuple[str, str, int]],
+    payout: bool,
+) -> None:
+    """Reconciliation matched a bank line with money a provider held: payments, which
+    owns every ledger line, posts the move from clearing to bank (postings.bank_movement;
+    ``items`` are (hub id, provider, expected amount))."""
+    postings.bank_movement(
+        tenant=tenant,
+        currency=currency,
+        statement_line_id=statement_line_id,
+        booked_on=booked_on,
+        reported_amount=reported_amount,
+        items=items,
+        payout=payout,
+    )
