@@ -13,7 +13,7 @@ import logging
 from hub.events.models import Event
 from hub.events.subscribers import subscribe
 from payments.models import ProviderAccount
-from reconciliation.stripe_payouts import PayoutImportError, import_stripe_payout
+from reconciliation.services.stripe_payouts import PayoutImportError, import_stripe_payout
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciliation import imports
 from reconciliation.models import BankStatement, StatementImport, StatementLine
+from reconciliation.services import imports
 from tenants.scope import tenant_scope
 from tests.conftest import client_for
 from tests.reconciliation.camt import Entry, camt053

@@ -30,9 +30,6 @@ from reconciliation.models import BankStatement, Channel, ItemKind, MatchItem
 
 S = PaymentState
 STRIPE = "stripe"
-# Collections that land straight in the agency's bank account: the ledger already has
-# them in ``bank``, so a receipt moves nothing between ledger accounts.
-BANK_SETTLED_PROVIDERS = frozenset({"bank_file"})
 NOT_YET_COLLECTED = frozenset({S.CREATED, S.STARTED, S.SUBMITTED})
 
 
@@ -54,10 +51,6 @@ class ExpectedItem:
     @property
     def key(self) -> tuple[str, str]:
         return (self.kind, self.object_id)
-
-    @property
-    def settled_in_bank(self) -> bool:
-        return self.provider in BANK_SETTLED_PROVIDERS
 
 
 @dataclass(slots=True)

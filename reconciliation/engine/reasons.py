@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from reconciliation import references
-from reconciliation.lookups import Found
+from reconciliation.engine import references
 from reconciliation.models import Channel, ReconciliationException, StatementLine
+from reconciliation.selectors.lookups import Found
 
 Kind = ReconciliationException.Kind
 STRIPE_CREDIT_KINDS = frozenset({"charge", "payment"})

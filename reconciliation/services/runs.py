@@ -51,13 +51,11 @@ from django.utils import timezone
 from hub import bulk
 from hub.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
-from reconciliation import lookups, period_items, reasons
-from reconciliation.agency_settings import ensure_settings
+from reconciliation.engine import reasons
+from reconciliation.engine.items import ExpectedItem
+from reconciliation.engine.matching import Matcher, Tolerance, item_matches, matched_line_ids
+from reconciliation.engine.totals import Totals
 from reconciliation.events import RECONCILIATION_COMPLETED
-from reconciliation.exception_book import ExceptionBook, Finding
-from reconciliation.expected import ExpectedItem
-from reconciliation.match_writer import MatchWriter
-from reconciliation.matching import Matcher, Tolerance, item_matches, matched_line_ids
 from reconciliation.models import (
     BankStatement,
     Channel,
@@ -70,7 +68,10 @@ from reconciliation.models import (
     RunItem,
     StatementLine,
 )
-from reconciliation.totals import Totals
+from reconciliation.selectors import lookups, period_items
+from reconciliation.services.agency_settings import ensure_settings
+from reconciliation.services.exception_book import ExceptionBook, Finding
+from reconciliation.services.match_writer import MatchWriter
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
 

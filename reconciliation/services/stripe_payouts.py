@@ -25,9 +25,9 @@ from django.utils import timezone
 from hub import bulk
 from hub import stripe as hub_stripe
 from payments.models import ProviderAccount
-from reconciliation import references
-from reconciliation.imports import ImportResult
+from reconciliation.engine import references
 from reconciliation.models import BankStatement, Channel, StatementImport, StatementLine
+from reconciliation.services.imports import ImportResult
 from tenants.ids import new_id
 from tenants.models import Tenant
 from tenants.scope import tenant_scope

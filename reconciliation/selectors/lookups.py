@@ -11,7 +11,7 @@ from datetime import date
 from django.db.models import F, Q
 
 from payments.models import Payment, PaymentMethod, PaymentState
-from reconciliation.expected import (
+from reconciliation.engine.items import (
     NOT_YET_COLLECTED,
     ExpectedItem,
     PaymentFacts,

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from django.db.models import QuerySet
 
 from payments.models import Payment, PaymentEvent, PaymentState
-from reconciliation.expected import (
+from reconciliation.engine.items import (
     FACT_FIELDS,
     ExpectedItem,
     PaymentFacts,

@@ -27,11 +27,8 @@ from datetime import date, timedelta
 
 from payments.models import Dispute, Payment, PaymentMethod, PaymentState
 from payments.services import record_direct_debit_return
-from reconciliation import lookups, references
-from reconciliation.exception_book import ExceptionBook, Finding
-from reconciliation.expected import ExpectedItem, channel_of, matched_keys, return_item
-from reconciliation.lookups import Found
-from reconciliation.match_writer import MatchWriter, PlannedMatch
+from reconciliation.engine import references
+from reconciliation.engine.items import ExpectedItem, channel_of, matched_keys, return_item
 from reconciliation.models import (
     Channel,
     ItemKind,
@@ -42,6 +39,10 @@ from reconciliation.models import (
     StatementLine,
     StatementLineDetail,
 )
+from reconciliation.selectors import lookups
+from reconciliation.selectors.lookups import Found
+from reconciliation.services.exception_book import ExceptionBook, Finding
+from reconciliation.services.match_writer import MatchWriter, PlannedMatch
 
 Kind = ReconciliationException.Kind
 Method = Match.Method

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hub import bulk
 from hub.errors import Conflict
-from reconciliation import references
+from reconciliation.engine import references
 from reconciliation.models import (
     BankStatement,
     Channel,

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from reconciliation.expected import ExpectedItem
+from reconciliation.engine.items import ExpectedItem
 from reconciliation.models import BankStatement, Channel, ItemKind, StatementLine
 
 

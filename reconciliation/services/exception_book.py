@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from hub.events.outbox import publish
+from reconciliation.engine.items import ExpectedItem
 from reconciliation.events import RECONCILIATION_EXCEPTION
-from reconciliation.expected import ExpectedItem
-from reconciliation.match_writer import PlannedMatch
 from reconciliation.models import (
     ReconciliationException,
     ReconciliationRun,
     StatementLine,
 )
+from reconciliation.services.match_writer import PlannedMatch
 from tenants.models import Tenant
 
 Kind = ReconciliationException.Kind
