@@ -248,7 +248,7 @@ def collected_payments(
     finished_from: datetime | None = None,
     finished_before: datetime | None = None,
     currency: str | None = None,
-    method: str | None = None,
+    direct_debits_only: bool = False,
     batch_reference: str | None = None,
     not_provider: str | None = None,
     net_amounts: Collection[int] | None = None,
@@ -263,8 +263,8 @@ def collected_payments(
         payments = payments.filter(metadata__batch_reference=batch_reference)
     if currency is not None:
         payments = payments.filter(currency=currency)
-    if method is not None:
-        payments = payments.filter(method=method)
+    if direct_debits_only:
+        payments = payments.filter(method=PaymentMethod.DIRECT_DEBIT)
     if finished_from is not None:
         payments = payments.filter(finished_at__gte=finished_from)
     if finished_before is not None:

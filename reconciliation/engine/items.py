@@ -1,4 +1,5 @@
-"""Expected money: what the hub's books say should appear on a statement.
+"""Expected money: what the hub's books say should appear on a statement, as the plain
+values the matching engine works on.
 
 An item is one movement the hub caused, with the signed amount it should show as on
 the account that reports it:
@@ -10,27 +11,26 @@ the account that reports it:
 - ``return``: a collected direct debit the payer's bank took back (money out).
 - ``payout``: a Stripe payout (an imported payout "statement") arriving in the bank.
 
-Payments are read as plain values (``PaymentFacts``), not model instances: a run reads
-every payment of its period, and building a Django model per row was most of its time.
-Reads only; callers are inside the tenant's scope.
+Items are built from the facts payments gives (``payments.selectors.PaymentFacts``,
+``RefundFacts``) and from reconciliation's own payout statements; nothing here reads
+the database.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from payments.models import Payment, PaymentEvent, PaymentMethod, PaymentState, Refund
-from reconciliation.models import BankStatement, Channel, ItemKind, MatchItem
+from payments.selectors import PaymentFacts, RefundFacts
+from reconciliation.models import BankStatement, Channel, ItemKind, StatementLine
 
-S = PaymentState
 STRIPE = "stripe"
-NOT_YET_COLLECTED = frozenset({S.CREATED, S.STARTED, S.SUBMITTED})
+# Stripe balance transaction types: money in for a payment, and money back for a return.
+STRIPE_CREDIT_KINDS = frozenset({"charge", "payment"})
+STRIPE_RETURN_KINDS = frozenset({"payment_failure_refund", "payment_refund"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,96 +53,46 @@ class ExpectedItem:
         return (self.kind, self.object_id)
 
 
-@dataclass(slots=True)
-class PaymentFacts:
-    """What reconciliation needs to know about a payment."""
+@dataclass
+class PlannedMatch:
+    """A match decided and not written yet (``pk`` is final already)."""
 
     pk: str
-    provider: str
     method: str
-    state: str
-    amount: int
-    fee: int
+    channel: str
     currency: str
-    reference: str
-    payer: str
-    finished_at: datetime | None
-    collected_at: datetime | None = None  # when the money came in
-    returned_at: datetime | None = None  # when a collected direct debit went back
+    lines: list[StatementLine]
+    items: list[ExpectedItem]
+    note: str = ""
 
     @property
-    def collected(self) -> bool:
-        return self.state == S.SUCCESS or self.returned_at is not None
+    def reported_amount(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def expected_amount(self) -> int:
+        return sum(item.amount for item in self.items)
 
 
-FACT_FIELDS = (
-    "id",
-    "provider",
-    "method",
-    "state",
-    "amount",
-    "fee",
-    "currency",
-    "reference",
-    "constituent__name",
-    "metadata__payer_name",
-    "finished_at",
-)
+@dataclass(frozen=True, slots=True)
+class Uncollected:
+    """A payment a reference points at that has not (or never) brought money in."""
+
+    payment_id: str
+    state: str
+    channel: str
+    awaited: bool  # not finished yet: the money may still come
 
 
-def payment_facts(queryset: QuerySet[Payment]) -> list[PaymentFacts]:
-    return facts_from_rows(list(queryset.values_list(*FACT_FIELDS)))
+@dataclass
+class Found:
+    """What the tokens of a batch of lines point at."""
 
-
-def facts_from_rows(rows: list[tuple]) -> list[PaymentFacts]:
-    """PaymentFacts from ``values_list(*FACT_FIELDS)`` rows."""
-    facts = []
-    for row in rows:
-        pk, provider, method, state, amount, fee, currency, reference, name, payer, done = row
-        facts.append(
-            PaymentFacts(
-                pk=pk,
-                provider=provider,
-                method=method,
-                state=state,
-                amount=amount,
-                fee=fee,
-                currency=currency,
-                reference=reference,
-                payer=name or (payer if isinstance(payer, str) else ""),
-                finished_at=done,
-            )
-        )
-    _add_money_moments(facts)
-    return facts
-
-
-def _add_money_moments(payments: list[PaymentFacts]) -> None:
-    """When the money came in and, for a returned direct debit, went out again. A
-    success's finished_at is its collection; only failed payments (a return is a
-    failure) need their timeline read."""
-    failed = [
-        p.pk for p in payments if p.state == S.FAILED and p.method == PaymentMethod.DIRECT_DEBIT
-    ]
-    moments: dict[str, dict[str, datetime]] = defaultdict(dict)
-    if failed:
-        events = PaymentEvent.objects.filter(payment_id__any=failed, applied=True).order_by(
-            "occurred_at"
-        )
-        for payment_id, from_state, to_state, occurred_at in events.values_list(
-            "payment_id", "from_state", "to_state", "occurred_at"
-        ):
-            if to_state == S.SUCCESS:
-                moments[payment_id].setdefault("collected", occurred_at)
-            elif from_state == S.SUCCESS and to_state == S.FAILED:
-                moments[payment_id].setdefault("returned", occurred_at)
-    for payment in payments:
-        if payment.state == S.SUCCESS:
-            payment.collected_at = payment.finished_at
-        else:
-            found = moments.get(payment.pk, {})
-            payment.collected_at = found.get("collected")
-            payment.returned_at = found.get("returned")
+    credits: dict[str, list[ExpectedItem]] = field(default_factory=lambda: defaultdict(list))
+    debits: dict[str, list[ExpectedItem]] = field(default_factory=lambda: defaultdict(list))
+    uncollected: dict[str, list[Uncollected]] = field(default_factory=lambda: defaultdict(list))
+    payments: dict[str, PaymentFacts] = field(default_factory=dict)  # for returns
+    payment_hits: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 def channel_of(provider: str) -> str:
@@ -162,7 +112,10 @@ def local_date(moment: datetime) -> date:
     return timezone.localtime(moment).date()
 
 
-# --- items ------------------------------------------------------------------------------
+def uncollected(payment: PaymentFacts) -> Uncollected:
+    return Uncollected(
+        payment.pk, payment.state, channel_of(payment.provider), payment.awaiting_collection
+    )
 
 
 def payment_item(payment: PaymentFacts) -> ExpectedItem:
@@ -201,20 +154,18 @@ def return_item(payment: PaymentFacts) -> ExpectedItem:
     )
 
 
-def refund_item(refund: Refund) -> ExpectedItem:
-    payment = refund.payment
-    payer = payment.constituent.name if payment.constituent_id else ""
+def refund_item(refund: RefundFacts) -> ExpectedItem:
     return ExpectedItem(
         kind=ItemKind.REFUND,
         object_id=refund.pk,
-        channel=channel_of(payment.provider),
-        currency=payment.currency,
+        channel=channel_of(refund.provider),
+        currency=refund.currency,
         amount=-refund.amount,
         date=local_date(refund.finished_at or refund.created_at),
-        reference=payment.reference,
-        counterparty=payer or str((payment.metadata or {}).get("payer_name") or ""),
-        method=payment.method,
-        provider=payment.provider,
+        reference=refund.reference,
+        counterparty=refund.payer,
+        method=refund.method,
+        provider=refund.provider,
         gross=refund.amount,
     )
 
@@ -232,46 +183,3 @@ def payout_item(payout: BankStatement) -> ExpectedItem:
         provider=STRIPE,
         gross=payout.closing_balance,
     )
-
-
-# --- shared querysets -------------------------------------------------------------------
-
-
-def paid_refunds() -> QuerySet[Refund]:
-    return Refund.objects.select_related("payment", "payment__constituent").filter(
-        state=Refund.State.SUCCESS
-    )
-
-
-def stripe_payouts() -> QuerySet[BankStatement]:
-    return BankStatement.objects.filter(channel=Channel.STRIPE)
-
-
-def unmatched(queryset: QuerySet, kind: str) -> QuerySet:
-    return queryset.exclude(Exists(MatchItem.objects.filter(kind=kind, object_id=OuterRef("pk"))))
-
-
-def matched_keys(items: Iterable[ExpectedItem]) -> set[tuple[str, str]]:
-    """Which of ``items`` are matched already (by any run or by hand)."""
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for item in items:
-        by_kind[item.kind].append(item.object_id)
-    keys = set()
-    for kind, ids in by_kind.items():
-        rows = MatchItem.objects.filter(kind=kind, object_id__any=ids).values_list(
-            "kind", "object_id"
-        )
-        keys.update(rows)
-    return keys
-
-
-def batched(rows: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of ``size`` rows (itertools.batched arrives in Python 3.12)."""
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

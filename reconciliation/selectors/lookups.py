@@ -1,59 +1,34 @@
 """Finding expected items for statement lines: by reference, by batch, by amount and
-date. Reads only; callers are inside the tenant's scope."""
+date, by id. Reads only; callers are inside the tenant's scope.
+
+Payments, refunds and returns come from payments' selectors as plain facts (payments
+owns those tables); what is matched already is left out in the same query through
+``excluding=matched_already(kind)``.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import F, Q
+from django.db.models import Q
 
-from payments.models import Payment, PaymentMethod, PaymentState
+from payments import selectors as payment_selectors
+from payments.selectors import DisputeFacts, PaymentFacts
 from reconciliation.engine.items import (
-    NOT_YET_COLLECTED,
+    STRIPE,
     ExpectedItem,
-    PaymentFacts,
-    channel_of,
+    Found,
     day_bounds,
-    paid_refunds,
-    payment_facts,
     payment_item,
     payout_item,
     refund_item,
     return_item,
-    stripe_payouts,
-    unmatched,
+    uncollected,
 )
 from reconciliation.models import ItemKind
-
-S = PaymentState
-STRIPE = "stripe"
-
-
-@dataclass(frozen=True, slots=True)
-class Uncollected:
-    """A payment a reference points at that has not (or never) brought money in."""
-
-    payment_id: str
-    state: str
-    channel: str
-
-    @property
-    def awaited(self) -> bool:
-        return self.state in NOT_YET_COLLECTED
-
-
-@dataclass
-class Found:
-    """What the tokens of a batch of lines point at."""
-
-    credits: dict[str, list[ExpectedItem]] = field(default_factory=lambda: defaultdict(list))
-    debits: dict[str, list[ExpectedItem]] = field(default_factory=lambda: defaultdict(list))
-    uncollected: dict[str, list[Uncollected]] = field(default_factory=lambda: defaultdict(list))
-    payments: dict[str, PaymentFacts] = field(default_factory=dict)  # for returns
-    payment_hits: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+from reconciliation.selectors.matches import matched_already, unmatched
+from reconciliation.selectors.statements import stripe_payouts
 
 
 def find_by_tokens(tokens: Iterable[str]) -> Found:
@@ -68,42 +43,30 @@ def find_by_tokens(tokens: Iterable[str]) -> Found:
 
 
 def _find_payments(tokens: set[str], found: Found) -> None:
-    hub_ids = [token for token in tokens if token.startswith("pay_")]
-    by_field = [("pk", hub_ids), ("provider_reference", tokens), ("reference", tokens)]
-    hits: dict[str, set[str]] = defaultdict(set)  # pay_… → tokens that name it
-    for name, values in by_field:
-        if not values:
-            continue
-        rows = Payment.objects.filter(**{f"{name}__any": list(values)}).values_list(
-            "pk", "provider_reference", "reference"
-        )
-        for pk, provider_reference, reference in rows:
-            token = {"pk": pk, "provider_reference": provider_reference, "reference": reference}[
-                name
-            ]
-            hits[pk].add(token)
-            found.payment_hits[token].add(pk)
+    hits = payment_selectors.payments_named_by(tokens)  # pay_… → tokens that name it
     if not hits:
         return
-    for payment in payment_facts(Payment.objects.filter(pk__any=list(hits))):
+    for pk, named_by in hits.items():
+        for token in named_by:
+            found.payment_hits[token].add(pk)
+    for payment in payment_selectors.payment_facts(list(hits)):
         found.payments[payment.pk] = payment
         for token in hits[payment.pk]:
             if payment.collected:
                 found.credits[token].append(payment_item(payment))
             else:
-                found.uncollected[token].append(
-                    Uncollected(payment.pk, payment.state, channel_of(payment.provider))
-                )
+                found.uncollected[token].append(uncollected(payment))
             if payment.returned_at is not None:
                 found.debits[token].append(return_item(payment))
 
 
 def _find_refunds(tokens: set[str], found: Found) -> None:
     hub_ids = [token for token in tokens if token.startswith("ref_")]
-    for name, values in (("pk", hub_ids), ("provider_reference", tokens)):
-        if values:
-            for refund in paid_refunds().filter(**{f"{name}__any": list(values)}):
-                found.debits[getattr(refund, name)].append(refund_item(refund))
+    if hub_ids:
+        for refund in payment_selectors.paid_refunds(ids=hub_ids):
+            found.debits[refund.pk].append(refund_item(refund))
+    for refund in payment_selectors.paid_refunds(provider_references=tokens):
+        found.debits[refund.provider_reference].append(refund_item(refund))
 
 
 def _find_payouts(tokens: set[str], found: Found) -> None:
@@ -114,17 +77,16 @@ def _find_payouts(tokens: set[str], found: Found) -> None:
 
 
 def payment_by_id(payment_id: str) -> PaymentFacts | None:
-    facts = payment_facts(Payment.objects.filter(pk=payment_id))
+    facts = payment_selectors.payment_facts([payment_id])
     return facts[0] if facts else None
 
 
 def by_batch_reference(reference: str) -> list[ExpectedItem]:
     """Unmatched collected payments of one collection run (its pain.008 PmtInfId)."""
-    payments = unmatched(
-        Payment.objects.filter(metadata__batch_reference=reference, state=S.SUCCESS),
-        ItemKind.PAYMENT,
+    payments = payment_selectors.collected_payments(
+        batch_reference=reference, excluding=matched_already(ItemKind.PAYMENT)
     )
-    return [payment_item(payment) for payment in payment_facts(payments)]
+    return [payment_item(payment) for payment in payments]
 
 
 def bank_credits_near(
@@ -134,17 +96,16 @@ def bank_credits_near(
     ``amounts`` (± tolerance) dated between ``start`` and ``end``."""
     amounts = sorted(set(amounts))
     lower, upper = day_bounds(start, end)
-    payments = (
-        unmatched(
-            Payment.objects.filter(
-                state=S.SUCCESS, currency=currency, finished_at__gte=lower, finished_at__lt=upper
-            ).exclude(provider=STRIPE),
-            ItemKind.PAYMENT,
-        )
-        .alias(expected_amount=F("amount") - F("fee"))
-        .filter(_amount_filter("expected_amount", amounts, tolerance))
+    payments = payment_selectors.collected_payments(
+        currency=currency,
+        finished_from=lower,
+        finished_before=upper,
+        not_provider=STRIPE,
+        net_amounts=amounts,
+        tolerance=tolerance,
+        excluding=matched_already(ItemKind.PAYMENT),
     )
-    items = [payment_item(payment) for payment in payment_facts(payments)]
+    items = [payment_item(payment) for payment in payments]
     payouts = unmatched(
         stripe_payouts().filter(currency=currency, closing_date__range=(start, end)),
         ItemKind.PAYOUT,
@@ -156,17 +117,15 @@ def direct_debits_between(*, currency: str, start: date, end: date) -> list[Expe
     """Unmatched bank-channel direct debits collected between ``start`` and ``end``:
     the candidates for a collection booked as one lump sum without its details."""
     lower, upper = day_bounds(start, end)
-    payments = unmatched(
-        Payment.objects.filter(
-            state=S.SUCCESS,
-            method=PaymentMethod.DIRECT_DEBIT,
-            currency=currency,
-            finished_at__gte=lower,
-            finished_at__lt=upper,
-        ).exclude(provider=STRIPE),
-        ItemKind.PAYMENT,
+    payments = payment_selectors.collected_payments(
+        direct_debits_only=True,
+        currency=currency,
+        finished_from=lower,
+        finished_before=upper,
+        not_provider=STRIPE,
+        excluding=matched_already(ItemKind.PAYMENT),
     )
-    return [payment_item(payment) for payment in payment_facts(payments)]
+    return [payment_item(payment) for payment in payments]
 
 
 def item_by_id(object_id: str) -> ExpectedItem | None:
@@ -176,12 +135,17 @@ def item_by_id(object_id: str) -> ExpectedItem | None:
         payment = payment_by_id(object_id)
         return payment_item(payment) if payment is not None and payment.collected else None
     if object_id.startswith("ref_"):
-        refund = paid_refunds().filter(pk=object_id).first()
-        return refund_item(refund) if refund else None
+        refunds = payment_selectors.paid_refunds(ids=[object_id])
+        return refund_item(refunds[0]) if refunds else None
     if object_id.startswith("stm_"):
         payout = stripe_payouts().filter(pk=object_id).first()
         return payout_item(payout) if payout else None
     return None
+
+
+def recorded_dispute(provider_ids: list[str]) -> DisputeFacts | None:
+    """The dispute payments recorded under one of these Stripe ids (``dp_…``)."""
+    return payment_selectors.dispute_by_provider_reference(provider_ids) if provider_ids else None
 
 
 def _amount_filter(name: str, amounts: list[int], tolerance: int) -> Q:

@@ -1,32 +1,26 @@
-"""The expected items of a period, in chunks, and how report rows describe items."""
+"""The expected items of a period, in chunks, and how report rows describe items.
+
+Payments, returns and refunds come from payments' selectors as plain facts, streamed
+chunk by chunk; reconciliation's own Stripe payouts are read here."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
 
-from django.db.models import QuerySet
-
-from payments.models import Payment, PaymentEvent, PaymentState
+from payments import selectors as payment_selectors
 from reconciliation.engine.items import (
-    FACT_FIELDS,
     ExpectedItem,
-    PaymentFacts,
-    batched,
     day_bounds,
-    facts_from_rows,
-    paid_refunds,
     payment_item,
     payout_item,
     refund_item,
     return_item,
-    stripe_payouts,
-    unmatched,
 )
 from reconciliation.models import ItemKind
-
-S = PaymentState
+from reconciliation.selectors.matches import matched_already, unmatched
+from reconciliation.selectors.statements import stripe_payouts
 
 
 def items_dated(
@@ -38,52 +32,39 @@ def items_dated(
     Each kind is one query read through a server-side cursor (PostgreSQL) as the chunks
     are consumed: one pass over the rows, and memory stays that of one chunk."""
 
-    def pending(queryset: QuerySet, kind: str) -> QuerySet:
-        return unmatched(queryset, kind) if only_unmatched else queryset
-
-    def stream(queryset: QuerySet):
-        return batched(queryset.iterator(chunk_size=chunk_size), chunk_size)
+    def excluding(kind: str):
+        return matched_already(kind) if only_unmatched else None
 
     lower, upper = day_bounds(start, end)
-    collected = Payment.objects.filter(
-        state=S.SUCCESS, finished_at__gte=lower, finished_at__lt=upper
-    )
-    for rows in stream(pending(collected, ItemKind.PAYMENT).values_list(*FACT_FIELDS)):
-        yield [payment_item(facts) for facts in facts_from_rows(rows)]
+    for payments in payment_selectors.collected_payments_in_chunks(
+        finished_from=lower,
+        finished_before=upper,
+        chunk_size=chunk_size,
+        excluding=excluding(ItemKind.PAYMENT),
+    ):
+        yield [payment_item(facts) for facts in payments]
     # A returned debit's finished_at is its return: its collection is in the timeline.
-    for kind, moment in ((ItemKind.PAYMENT, S.SUCCESS), (ItemKind.RETURN, S.FAILED)):
-        events = PaymentEvent.objects.filter(
-            applied=True, to_state=moment, occurred_at__gte=lower, occurred_at__lt=upper
-        )
-        returned = Payment.objects.filter(
-            state=S.FAILED,
-            pk__in=PaymentEvent.objects.filter(
-                applied=True, from_state=S.SUCCESS, to_state=S.FAILED
-            ).values("payment_id"),
-        ).filter(pk__in=events.values("payment_id"))
-        for rows in stream(pending(returned, kind).values_list(*FACT_FIELDS)):
-            items = _returned_in_range(facts_from_rows(rows), kind, lower, upper)
-            if items:
-                yield items
-    refunds = paid_refunds().filter(finished_at__gte=lower, finished_at__lt=upper)
-    for rows in stream(pending(refunds, ItemKind.REFUND)):
-        yield [refund_item(refund) for refund in rows]
+    for kind, build in ((ItemKind.PAYMENT, payment_item), (ItemKind.RETURN, return_item)):
+        for payments in payment_selectors.returned_debits_in_chunks(
+            collected=kind == ItemKind.PAYMENT,
+            moment_from=lower,
+            moment_before=upper,
+            chunk_size=chunk_size,
+            excluding=excluding(kind),
+        ):
+            yield [build(facts) for facts in payments]
+    for refunds in payment_selectors.paid_refunds_in_chunks(
+        finished_from=lower,
+        finished_before=upper,
+        chunk_size=chunk_size,
+        excluding=excluding(ItemKind.REFUND),
+    ):
+        yield [refund_item(refund) for refund in refunds]
     payouts = stripe_payouts().filter(closing_date__range=(start, end))
-    for rows in stream(pending(payouts, ItemKind.PAYOUT)):
+    if only_unmatched:
+        payouts = unmatched(payouts, ItemKind.PAYOUT)
+    for rows in _batched(payouts.iterator(chunk_size=chunk_size), chunk_size):
         yield [payout_item(payout) for payout in rows]
-
-
-def _returned_in_range(
-    payments: list[PaymentFacts], kind: str, lower: datetime, upper: datetime
-) -> list[ExpectedItem]:
-    """The collection (or the return) of returned debits, if it fell in range."""
-    build = payment_item if kind == ItemKind.PAYMENT else return_item
-    items = []
-    for facts in payments:
-        moment = facts.collected_at if kind == ItemKind.PAYMENT else facts.returned_at
-        if moment is not None and lower <= moment < upper:
-            items.append(build(facts))
-    return items
 
 
 def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -94,16 +75,12 @@ def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str
     result: dict[tuple[str, str], tuple[str, str]] = {}
     payment_ids = by_kind[ItemKind.PAYMENT] + by_kind[ItemKind.RETURN]
     if payment_ids:
-        rows = Payment.objects.filter(pk__any=payment_ids).values_list(
-            "pk", "reference", "constituent__name"
-        )
-        for pk, reference, name in rows:
+        for pk, label in payment_selectors.payment_labels(payment_ids).items():
             for kind in (ItemKind.PAYMENT, ItemKind.RETURN):
-                result[(kind, pk)] = (reference, name or "")
+                result[(kind, pk)] = label
     if by_kind[ItemKind.REFUND]:
-        rows = paid_refunds().filter(pk__any=by_kind[ItemKind.REFUND])
-        for refund in rows:
-            result[(ItemKind.REFUND, refund.pk)] = (refund.payment.reference, "")
+        for refund in payment_selectors.paid_refunds(ids=by_kind[ItemKind.REFUND]):
+            result[(ItemKind.REFUND, refund.pk)] = (refund.reference, "")
     if by_kind[ItemKind.PAYOUT]:
         rows = (
             stripe_payouts()
@@ -113,3 +90,15 @@ def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str
         for pk, statement_id in rows:
             result[(ItemKind.PAYOUT, pk)] = (statement_id, "Stripe")
     return result
+
+
+def _batched(rows: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` rows (itertools.batched arrives in Python 3.12)."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

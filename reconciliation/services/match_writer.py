@@ -12,13 +12,11 @@ says only which line was matched with what.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.utils import timezone
 
 from hub import bulk
 from payments import services as payment_services
-from reconciliation.engine.items import ExpectedItem
+from reconciliation.engine.items import ExpectedItem, PlannedMatch
 from reconciliation.models import (
     Channel,
     ItemKind,
@@ -30,27 +28,6 @@ from reconciliation.models import (
 )
 from tenants.ids import new_id
 from tenants.models import Tenant
-
-
-@dataclass
-class PlannedMatch:
-    """A match decided and not written yet (``pk`` is final already)."""
-
-    pk: str
-    method: str
-    channel: str
-    currency: str
-    lines: list[StatementLine]
-    items: list[ExpectedItem]
-    note: str = ""
-
-    @property
-    def reported_amount(self) -> int:
-        return sum(line.amount for line in self.lines)
-
-    @property
-    def expected_amount(self) -> int:
-        return sum(item.amount for item in self.items)
 
 
 class MatchWriter:
