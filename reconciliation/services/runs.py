@@ -3,7 +3,7 @@
 A run looks at statement lines booked from ``lookback_days`` before the period up to its end
 (a receipt may pay a payment of the previous period) and:
 
-1. matches them by reference (matching.Matcher.match_by_reference);
+1. matches them by reference (engine.matching.Matcher.match_by_reference);
 2. matches the rest by amount, date and payer, and records every line booked in the
    period as a report row: matched, unmatched with the reason, or an exception;
 3. records every item dated in the period that no line of the period accounts for:
