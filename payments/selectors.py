@@ -255,9 +255,10 @@ def collected_payments(
     tolerance: int = 0,
     excluding: Exists | None = None,
 ) -> list[PaymentFacts]:
-    """Successful payments, filtered by when they finished, currency, method, the
-    collection run (``batch_reference``: its pain.008 PmtInfId), a provider they were
-    not made through, and their amount net of fee (``net_amounts`` ± ``tolerance``)."""
+    """Successful payments, filtered by when they finished, currency, direct debits
+    only, the collection run (``batch_reference``: its pain.008 PmtInfId), a provider
+    they were not made through, and their amount net of fee (``net_amounts`` ±
+    ``tolerance``)."""
     payments = Payment.objects.filter(state=S.SUCCESS)
     if batch_reference is not None:
         payments = payments.filter(metadata__batch_reference=batch_reference)
