@@ -35,7 +35,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("payments.web.urls")),
-    path("reconciliation/", include("reconciliation.urls")),
+    path("reconciliation/", include("reconciliation.web.urls")),
 ]
 
 

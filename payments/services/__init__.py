@@ -34,6 +34,7 @@ from payments.services.lifecycle import (
     record_payment_page_visit,
 )
 from payments.services.outcomes import apply_provider_status
+from payments.services.postings import bank_movement as post_bank_movement
 from payments.services.provider_accounts import set_provider_credentials
 from payments.services.refunds import create_refund, resync_refund
 from payments.services.sandbox_payments import (
@@ -59,6 +60,7 @@ __all__ = [
     "fail_direct_debit",
     "handle_stripe_event",
     "pay_with_test_card",
+    "post_bank_movement",
     "provisional_until_for",
     "record_direct_debit_return",
     "record_dispute",

@@ -7,6 +7,9 @@ agency's bank account itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 from payments.models import (
     Dispute,
     LedgerAccount,
@@ -16,8 +19,10 @@ from payments.models import (
     Refund,
 )
 from payments.services import ledger
+from tenants.models import Tenant
 
-# Providers whose collections land straight in the agency's bank account.
+# Providers whose collections land straight in the agency's bank account: the one list
+# (the collection posts them to ``bank``; a bank receipt of them moves nothing).
 BANK_SETTLED_PROVIDERS = frozenset({"bank_file"})
 
 
@@ -117,4 +122,51 @@ def _dispute_posting(
         idempotency_key=f"{kind}:{dispute.pk}",
         lines=[(debit_account, amount, 0), (credit_account, 0, amount)],
         description=f"Dispute {dispute.provider_reference} of {dispute.payment_id}",
+    )
+
+
+def bank_movement(
+    *,
+    tenant: Tenant,
+    currency: str,
+    statement_line_id: str,
+    booked_on: date,
+    reported_amount: int,
+    items: Sequence[tuple[str, str, int]],
+    payout: bool,
+) -> LedgerTransaction | None:
+    """A bank line reconciled with money a provider held (a Stripe payout, a sandbox
+    settlement): what arrived moves from ``provider_clearing`` to ``bank``.
+
+    ``items`` are what the line was matched with, as (hub id, provider, amount the
+    statement should show). Bank-file direct debits were booked straight to ``bank``
+    when collected: nothing moves for them, and the part of the line they account for
+    is left out. Keyed by the statement line, so a line is posted once however often
+    it is reconciled."""
+    held_by_provider = [
+        object_id for object_id, provider, _ in items if provider not in BANK_SETTLED_PROVIDERS
+    ]
+    if not held_by_provider:
+        return None
+    # What really arrived, less the part the ledger already has in the bank.
+    amount = reported_amount - sum(
+        expected for _, provider, expected in items if provider in BANK_SETTLED_PROVIDERS
+    )
+    if amount == 0:
+        return None
+    kind = "payout" if payout else ("bank_receipt" if amount > 0 else "bank_payment")
+    bank, clearing = LedgerAccount.BANK, LedgerAccount.PROVIDER_CLEARING
+    entries = (
+        [(bank, amount, 0), (clearing, 0, amount)]
+        if amount > 0
+        else [(clearing, -amount, 0), (bank, 0, -amount)]
+    )
+    return ledger.post(
+        tenant=tenant,
+        currency=currency,
+        kind=kind,
+        reference=held_by_provider[0],
+        idempotency_key=f"reconciliation:{statement_line_id}",
+        lines=entries,
+        description=f"Statement line {statement_line_id} ({booked_on.isoformat()})",
     )

@@ -4,13 +4,14 @@ with has_more pagination), then matched to the hub's payments and to the bank.""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.events import dispatch
@@ -350,6 +351,38 @@ def test_a_payout_whose_transactions_do_not_add_up_is_refused(tenant, stripe_acc
     with tenant_scope(tenant):
         assert not StatementImport.objects.exists()
         assert not StatementLine.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_stripe_is_asked_before_the_import_opens_its_transaction(tenant, stripe_account):
+    """Fetch, then write: while Stripe answers (up to its timeout, with retries) no
+    transaction of the import is open, so no row of the hub waits on Stripe."""
+    in_transaction = []
+
+    def answer(body: dict):
+        def callback(request):
+            in_transaction.append(connection.in_atomic_block)
+            return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+        return callback
+
+    transactions = [balance_transaction("txn_1", "charge", 1000, fee=30, source="ch_1")]
+    responses.add_callback(
+        responses.GET, f"{API}/payouts/{PAYOUT}", callback=answer(payout_json(970))
+    )
+    responses.add_callback(
+        responses.GET,
+        f"{API}/balance_transactions",
+        callback=answer({"object": "list", "has_more": False, "data": transactions}),
+    )
+
+    result = services.import_stripe_payout(tenant=tenant, payout_id=PAYOUT)
+
+    assert result.created
+    assert in_transaction == [False, False]  # the payout, then its one page of transactions
+    with tenant_scope(tenant):
+        assert StatementLine.objects.filter(statement__statement_id=PAYOUT).count() == 1
 
 
 @responses.activate

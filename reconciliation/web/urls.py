@@ -1,8 +1,10 @@
-"""The finance report pages (session login, from the admin); the API is in api/urls.py."""
+"""The finance report pages (session login, from the admin); the API is in api/urls.py.
+
+Included by string from hub/urls.py (``include("reconciliation.web.urls")``)."""
 
 from django.urls import path
 
-from reconciliation import views
+from reconciliation.web import views
 
 urlpatterns = [
     path("runs/", views.run_list, name="reconciliation-runs"),

@@ -1,18 +1,18 @@
 """Why a statement line is unmatched, in words a finance user can act on, and whether
 that is an exception (the hub should explain this money) or not (the agency's own
-outgoing payments, bank charges, entries not booked yet)."""
+outgoing payments, bank charges, entries not booked yet). Pure rules: the line and what
+its tokens were found to point at go in, a reason comes out."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from reconciliation import references
-from reconciliation.lookups import Found
+from reconciliation.engine import references
+from reconciliation.engine.items import STRIPE_CREDIT_KINDS, STRIPE_RETURN_KINDS, Found
 from reconciliation.models import Channel, ReconciliationException, StatementLine
 
 Kind = ReconciliationException.Kind
-STRIPE_CREDIT_KINDS = frozenset({"charge", "payment"})
-STRIPE_DEBIT_KINDS = frozenset({"refund", "payment_failure_refund", "payment_refund"})
+STRIPE_DEBIT_KINDS = frozenset({"refund", *STRIPE_RETURN_KINDS})
 
 
 def for_line(

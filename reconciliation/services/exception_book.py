@@ -3,63 +3,20 @@
 A finding is keyed by a fingerprint of the problem and the rows it concerns
 (``unknown_receipt:line:stl_…``). A run that sees a known problem again only marks it
 seen; a resolved one stays resolved and is never raised again; only a new problem is
-announced with a ``reconciliation.exception`` event.
+announced with a ``reconciliation.exception`` event. The findings come from the
+engine (reconciliation/engine/findings.py); this module writes them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
-
 from hub.events.outbox import publish
+from reconciliation.engine.findings import Finding
 from reconciliation.events import RECONCILIATION_EXCEPTION
-from reconciliation.expected import ExpectedItem
-from reconciliation.match_writer import PlannedMatch
-from reconciliation.models import (
-    ReconciliationException,
-    ReconciliationRun,
-    StatementLine,
-)
+from reconciliation.models import ReconciliationException, ReconciliationRun
 from tenants.models import Tenant
 
 Kind = ReconciliationException.Kind
 State = ReconciliationException.State
-
-
-@dataclass
-class Finding:
-    kind: str
-    channel: str
-    currency: str
-    occurred_on: date
-    reason: str
-    line: StatementLine | None = None
-    item: ExpectedItem | None = None
-    expected_amount: int | None = None
-    reported_amount: int | None = None
-    match: PlannedMatch | None = None
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def about_line(cls, kind: str, line: StatementLine, reason: str, **found) -> Finding:
-        """A finding about a statement line (``found``: the item, expected amount or
-        match it concerns)."""
-        return cls(
-            kind=kind,
-            channel=line.channel,
-            currency=line.currency,
-            occurred_on=line.booking_date,
-            reason=reason,
-            line=line,
-            reported_amount=line.amount,
-            **found,
-        )
-
-    @property
-    def fingerprint(self) -> str:
-        if self.line is not None:
-            return f"{self.kind}:line:{self.line.pk}"
-        return f"{self.kind}:{self.item.kind}:{self.item.object_id}"
 
 
 class ExceptionBook:

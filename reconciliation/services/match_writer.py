@@ -4,21 +4,19 @@ Matches are buffered and inserted with a few bulk inserts per batch of lines: a 
 over a 100,000-line statement must not make 300,000 single-row inserts.
 
 A bank line matched to money a provider held (a Stripe payout, a sandbox settlement)
-moves it in the ledger from ``provider_clearing`` to ``bank``. The posting is keyed by
-the statement line, so a line is posted once however often it is reconciled. Bank-file
-direct debits were booked straight to ``bank`` when collected: nothing moves for them.
+moves it in the ledger from ``provider_clearing`` to ``bank``. Payments owns every
+ledger line, so it posts that (``payments.services.post_bank_movement``, keyed by the
+statement line: a line is posted once however often it is reconciled); reconciliation
+says only which line was matched with what.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.utils import timezone
 
-from payments.models import LedgerAccount
-from payments.services import ledger
-from reconciliation import bulk
-from reconciliation.expected import ExpectedItem
+from hub import bulk
+from payments import services as payment_services
+from reconciliation.engine.items import ExpectedItem, PlannedMatch
 from reconciliation.models import (
     Channel,
     ItemKind,
@@ -30,27 +28,6 @@ from reconciliation.models import (
 )
 from tenants.ids import new_id
 from tenants.models import Tenant
-
-
-@dataclass
-class PlannedMatch:
-    """A match decided and not written yet (``pk`` is final already)."""
-
-    pk: str
-    method: str
-    channel: str
-    currency: str
-    lines: list[StatementLine]
-    items: list[ExpectedItem]
-    note: str = ""
-
-    @property
-    def reported_amount(self) -> int:
-        return sum(line.amount for line in self.lines)
-
-    @property
-    def expected_amount(self) -> int:
-        return sum(item.amount for item in self.items)
 
 
 class MatchWriter:
@@ -133,37 +110,20 @@ class MatchWriter:
 
 
 def post_bank_movement(*, tenant: Tenant, match: PlannedMatch) -> None:
-    """Move what the bank reported for provider-held items from clearing to bank."""
+    """Have payments move what the bank reported for provider-held items from clearing
+    to bank (it owns the ledger; see payments.postings.bank_movement)."""
     lines, items = match.lines, match.items
     if match.channel != Channel.BANK or not lines or not items:
         return
     if any(item.kind == ItemKind.RETURN for item in items):
         return  # payments posts a return against the account the debit was collected to
-    held_by_provider = [item for item in items if not item.settled_in_bank]
-    if not held_by_provider:
-        return
-    # What really arrived, less the part the ledger already has in the bank.
-    amount = match.reported_amount - sum(i.amount for i in items if i.settled_in_bank)
-    if amount == 0:
-        return
-    payout = any(item.kind == ItemKind.PAYOUT for item in items)
-    kind = "payout" if payout else ("bank_receipt" if amount > 0 else "bank_payment")
-    bank, clearing = LedgerAccount.BANK, LedgerAccount.PROVIDER_CLEARING
-    entries = (
-        [(bank, amount, 0), (clearing, 0, amount)]
-        if amount > 0
-        else [
-            (clearing, -amount, 0),
-            (bank, 0, -amount),
-        ]
-    )
     first = lines[0]
-    ledger.post(
+    payment_services.post_bank_movement(
         tenant=tenant,
         currency=match.currency,
-        kind=kind,
-        reference=held_by_provider[0].object_id,
-        idempotency_key=f"reconciliation:{first.pk}",
-        lines=entries,
-        description=f"Statement line {first.pk} ({first.booking_date.isoformat()})",
+        statement_line_id=first.pk,
+        booked_on=first.booking_date,
+        reported_amount=match.reported_amount,
+        items=[(item.object_id, item.provider, item.amount) for item in items],
+        payout=any(item.kind == ItemKind.PAYOUT for item in items),
     )

@@ -17,27 +17,36 @@ the statement):
    window, the payer's name breaking ties. Two equally good candidates match neither: a
    wrong automatic match is worse than an exception a person resolves. A lump sum equal
    to one day's direct debits is then matched to them ("batch deposit").
+
+The rules only: the matcher reads through a ``MatchingSource`` and hands its matches
+and findings to sinks it is given (reconciliation/services/ builds them over the
+database), so nothing here queries or writes a table itself.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
-from payments.models import Dispute, Payment, PaymentMethod, PaymentState
-from payments.services import record_direct_debit_return
-from reconciliation import lookups, references
-from reconciliation.exception_book import ExceptionBook, Finding
-from reconciliation.expected import ExpectedItem, channel_of, matched_keys, return_item
-from reconciliation.lookups import Found
-from reconciliation.match_writer import MatchWriter, PlannedMatch
+from payments.selectors import DisputeFacts, PaymentFacts
+from reconciliation.engine import references
+from reconciliation.engine.findings import Finding
+from reconciliation.engine.items import (
+    STRIPE_CREDIT_KINDS,
+    STRIPE_RETURN_KINDS,
+    ExpectedItem,
+    Found,
+    PlannedMatch,
+    channel_of,
+    return_item,
+)
 from reconciliation.models import (
     Channel,
     ItemKind,
     Match,
-    MatchItem,
-    MatchLine,
     ReconciliationException,
     StatementLine,
     StatementLineDetail,
@@ -45,10 +54,64 @@ from reconciliation.models import (
 
 Kind = ReconciliationException.Kind
 Method = Match.Method
-S = PaymentState
 
-STRIPE_CREDIT_KINDS = frozenset({"charge", "payment"})
-STRIPE_RETURN_KINDS = frozenset({"payment_failure_refund", "payment_refund"})
+
+class MatchingSource(Protocol):
+    """What the matcher reads, and the one thing it has another app do (apply a return
+    found in a statement). reconciliation/services/matching_source.py implements it over
+    the database (reconciliation's selectors, payments' selectors and services)."""
+
+    def find_by_tokens(self, tokens: Iterable[str]) -> Found: ...
+
+    def line_details(self, line_ids: list[str]) -> dict[str, list[StatementLineDetail]]: ...
+
+    def matched_keys(self, items: Iterable[ExpectedItem]) -> set[tuple[str, str]]: ...
+
+    def by_batch_reference(self, reference: str) -> list[ExpectedItem]: ...
+
+    def bank_credits_near(
+        self, *, currency: str, amounts: Iterable[int], tolerance: int, start: date, end: date
+    ) -> list[ExpectedItem]: ...
+
+    def direct_debits_between(
+        self, *, currency: str, start: date, end: date
+    ) -> list[ExpectedItem]: ...
+
+    def earlier_match(self, line: StatementLine) -> tuple[str, list[ExpectedItem]] | None: ...
+
+    def reversal_candidates(
+        self, line: StatementLine, *, lookback: timedelta
+    ) -> list[StatementLine]: ...
+
+    def recorded_dispute(self, provider_ids: list[str]) -> DisputeFacts | None: ...
+
+    def record_return(
+        self, payment_id: str, *, reason_code: str, returned_on: date, source: str
+    ) -> PaymentFacts | None: ...
+
+
+class MatchSink(Protocol):
+    """Where decided matches go (reconciliation/services/match_writer.py)."""
+
+    def add(
+        self,
+        *,
+        method: str,
+        channel: str,
+        lines: list[StatementLine],
+        items: list[ExpectedItem],
+        note: str = "",
+    ) -> PlannedMatch: ...
+
+    def flush(self) -> None: ...
+
+
+class FindingSink(Protocol):
+    """Where findings go (reconciliation/services/exception_book.py)."""
+
+    def add(self, finding: Finding) -> None: ...
+
+    def flush(self) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -68,11 +131,13 @@ class Matcher:
         self,
         *,
         tolerance: Tolerance,
-        writer: MatchWriter,
-        book: ExceptionBook,
+        source: MatchingSource,
+        writer: MatchSink,
+        book: FindingSink,
         lookback_days: int,
     ) -> None:
         self.tolerance = tolerance
+        self.source = source
         self.writer = writer
         self.book = book
         self.lookback = timedelta(days=lookback_days)
@@ -87,13 +152,15 @@ class Matcher:
 
     def match_by_reference(self, lines: list[StatementLine]) -> None:
         self._start_batch()
-        details = _details_of(lines)
+        details = self.source.line_details(
+            [line.pk for line in lines if line.detail_count > 1 or line.return_reason_code]
+        )
         tokens = {token for line in lines for _, token in line.references}
         for line_details in details.values():
             for detail in line_details:
                 tokens.update(references.detail_tokens(detail))
-        found = lookups.find_by_tokens(tokens)
-        self._matched_before = matched_keys(
+        found = self.source.find_by_tokens(tokens)
+        self._matched_before = self.source.matched_keys(
             item
             for pool in (found.credits, found.debits)
             for items in pool.values()
@@ -164,7 +231,7 @@ class Matcher:
     def _batch_by_reference(self, line: StatementLine) -> bool:
         items = [
             item
-            for item in lookups.by_batch_reference(line.batch_reference)
+            for item in self.source.by_batch_reference(line.batch_reference)
             if item.channel == line.channel and item.currency == line.currency and self._free(item)
         ]
         if not items:
@@ -208,24 +275,20 @@ class Matcher:
                 Kind.UNKNOWN_RETURN, line, f"Return ({code}) of {shown} {why}"
             )
         payment = found.payments[payment_ids.pop()]
-        if (
-            payment.method != PaymentMethod.DIRECT_DEBIT
-            or channel_of(payment.provider) != Channel.BANK
-        ):
+        if not payment.is_direct_debit or channel_of(payment.provider) != Channel.BANK:
             return None, Finding.about_line(
                 Kind.UNKNOWN_RETURN,
                 line,
                 f"Return ({code}) of {payment.pk}, which is not a direct debit collected to the "
                 "bank account",
             )
-        if payment.returned_at is None and payment.state in (S.SUCCESS, S.SUBMITTED):
-            record_direct_debit_return(
-                payment=Payment.objects.get(pk=payment.pk),
+        if payment.may_be_returned:
+            payment = self.source.record_return(
+                payment.pk,
                 reason_code=code,
                 returned_on=line.booking_date,
                 source=f"bank_statement:{line.pk}",
             )
-            payment = lookups.payment_by_id(payment.pk)
         if payment.returned_at is None:
             return None, Finding.about_line(
                 Kind.UNKNOWN_RETURN,
@@ -250,53 +313,28 @@ class Matcher:
             )
             self._line_matches[original.pk] = self._line_matches[line.pk] = (match, [])
             return
-        match, items = earlier
+        match_id, items = earlier
         if line.amount < 0 and items:
             self.book.add(
                 Finding.about_line(
                     Kind.REVERSED_RECEIPT,
                     line,
                     f"The bank reversed receipt {original.pk} of {items[0].object_id} "
-                    f"(matched in {match.pk})",
+                    f"(matched in {match_id})",
                     item=items[0],
                     expected_amount=0,
                 )
             )
 
-    def _earlier_match(
-        self, line: StatementLine
-    ) -> tuple[PlannedMatch | Match, list[ExpectedItem]] | None:
+    def _earlier_match(self, line: StatementLine) -> tuple[str, list[ExpectedItem]] | None:
+        """The match (its id) and items of ``line``: decided in this batch, or earlier."""
         if line.pk in self._line_matches:
-            return self._line_matches[line.pk]
-        link = MatchLine.objects.select_related("match").filter(line=line).first()
-        if link is None:
-            return None
-        items = [
-            ExpectedItem(
-                kind=row.kind,
-                object_id=row.object_id,
-                channel=line.channel,
-                currency=line.currency,
-                amount=row.amount,
-                date=line.booking_date,
-            )
-            for row in link.match.items.all()
-        ]
-        return link.match, items
+            match, items = self._line_matches[line.pk]
+            return match.pk, items
+        return self.source.earlier_match(line)
 
     def _reversed_original(self, line: StatementLine) -> StatementLine | None:
-        candidates = list(
-            StatementLine.objects.filter(
-                statement__account=line.statement.account,
-                currency=line.currency,
-                amount=-line.amount,
-                is_reversal=False,
-                booking_date__lte=line.booking_date,
-                booking_date__gte=line.booking_date - self.lookback,
-            )
-            .exclude(pk=line.pk)
-            .order_by("-booking_date", "-position")[:20]
-        )
+        candidates = self.source.reversal_candidates(line, lookback=self.lookback)
         own = {token for _, token in line.references} | {line.entry_reference}
         sharing = [
             c
@@ -324,7 +362,7 @@ class Matcher:
         elif line.kind == "adjustment" and _is_dispute(line):
             item = self._resolve(line, found.credits)
             self.book.add(
-                Finding.about_line(Kind.DISPUTE, line, _dispute_reason(line, item), item=item)
+                Finding.about_line(Kind.DISPUTE, line, self._dispute_reason(line, item), item=item)
             )
             return
         else:
@@ -333,6 +371,20 @@ class Matcher:
         if item is not None:
             method = Method.RETURN if item.kind == ItemKind.RETURN else Method.REFERENCE
             self._match_or_duplicate(line, item, method)
+
+    def _dispute_reason(self, line: StatementLine, item: ExpectedItem | None) -> str:
+        """What a dispute line in a payout means, with the dispute as payments recorded it."""
+        if line.amount < 0:
+            reason = "The payer disputed a payment: Stripe took the money back"
+        else:
+            reason = "A dispute was decided for the agency: Stripe gave the money back"
+        if item is not None:
+            reason += f" ({item.object_id})"
+        provider_ids = [token for _, token in line.references if token.startswith("dp_")]
+        recorded = self.source.recorded_dispute(provider_ids)
+        if recorded is not None:
+            reason += f"; dispute {recorded.pk}, {recorded.status.replace('_', ' ')}"
+        return reason
 
     # --- pass 2: amount, date and payer -------------------------------------------------
 
@@ -345,14 +397,14 @@ class Matcher:
         window = timedelta(days=self.tolerance.days)
         for currency, group in by_currency.items():
             for part in _slices(group, 200):  # keeps the OR of amount ranges small
-                candidates = lookups.bank_credits_near(
+                candidates = self.source.bank_credits_near(
                     currency=currency,
                     amounts=[line.amount for line in part],
                     tolerance=self.tolerance.amount,
                     start=min(line.booking_date for line in part) - window,
                     end=max(line.booking_date for line in part) + window,
                 )
-                self._matched_before = matched_keys(candidates)
+                self._matched_before = self.source.matched_keys(candidates)
                 for line in part:
                     self._best_candidate(line, candidates)
         for line in lines:
@@ -391,13 +443,13 @@ class Matcher:
         window = timedelta(days=self.tolerance.days)
         debits = [
             item
-            for item in lookups.direct_debits_between(
+            for item in self.source.direct_debits_between(
                 currency=line.currency,
                 start=line.booking_date - window,
                 end=line.booking_date + window,
             )
         ]
-        self._matched_before = matched_keys(debits)
+        self._matched_before = self.source.matched_keys(debits)
         by_day: dict[date, list[ExpectedItem]] = defaultdict(list)
         for item in debits:
             if self._free(item):
@@ -518,30 +570,6 @@ class Matcher:
             )
 
 
-def _details_of(lines: list[StatementLine]) -> dict[str, list[StatementLineDetail]]:
-    wanted = [line.pk for line in lines if line.detail_count > 1 or line.return_reason_code]
-    details: dict[str, list[StatementLineDetail]] = defaultdict(list)
-    if wanted:
-        for detail in StatementLineDetail.objects.filter(line_id__any=wanted).order_by("id"):
-            details[detail.line_id].append(detail)
-    return details
-
-
-def _dispute_reason(line: StatementLine, item: ExpectedItem | None) -> str:
-    """What a dispute line in a payout means, with the dispute as payments recorded it."""
-    if line.amount < 0:
-        reason = "The payer disputed a payment: Stripe took the money back"
-    else:
-        reason = "A dispute was decided for the agency: Stripe gave the money back"
-    if item is not None:
-        reason += f" ({item.object_id})"
-    provider_ids = [token for _, token in line.references if token.startswith("dp_")]
-    recorded = Dispute.objects.filter(provider_reference__any=provider_ids).first()
-    if recorded is not None:
-        reason += f"; dispute {recorded.pk}, {recorded.status.replace('_', ' ')}"
-    return reason
-
-
 def _is_dispute(line: StatementLine) -> bool:
     return any(token.startswith("dp_") for _, token in line.references) or (
         "dispute" in (line.additional_info or "").lower()
@@ -574,21 +602,3 @@ def _words(name: str) -> set[str]:
 def _slices(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def matched_line_ids(line_ids: list[str]) -> set[str]:
-    return set(MatchLine.objects.filter(line_id__any=line_ids).values_list("line_id", flat=True))
-
-
-def item_matches(keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Match id of each matched item key."""
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for kind, object_id in keys:
-        by_kind[kind].append(object_id)
-    result = {}
-    for kind, ids in by_kind.items():
-        for object_id, match_id in MatchItem.objects.filter(
-            kind=kind, object_id__any=ids
-        ).values_list("object_id", "match_id"):
-            result[(kind, object_id)] = match_id
-    return result

@@ -12,6 +12,9 @@ expected. ``closing_variance`` compares the statements themselves: the closing b
 less (opening balance + expected), i.e. what the account did that the hub does not
 account for. Timing differences (a payment of the last day booked the next) show in
 both until the next period's run.
+
+Pure arithmetic over the items and lines a run hands in; the statements' balances are
+read by the run (reconciliation/selectors/statements.py).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from reconciliation.expected import ExpectedItem
-from reconciliation.models import BankStatement, Channel, ItemKind, StatementLine
+from reconciliation.engine.items import ExpectedItem
+from reconciliation.models import Channel, ItemKind, StatementLine
 
 
 @dataclass
@@ -74,9 +77,12 @@ class Totals:
     def add_provider_fee(self, line: StatementLine) -> None:
         self.by_currency[line.currency].provider_fees += line.fee
 
-    def result(self, *, start: date, end: date) -> tuple[dict, dict]:
-        """(totals, daily) as stored on the run: JSON with integer minor units."""
-        balances = statement_balances(start, end)
+    def result(
+        self, *, start: date, end: date, balances: dict[str, tuple[int, int]]
+    ) -> tuple[dict, dict]:
+        """(totals, daily) as stored on the run: JSON with integer minor units.
+        ``balances``: per currency, the statements' (opening, closing) balance over the
+        period (``selectors.statements.statement_balances``)."""
         totals, daily = {}, {}
         for currency in sorted(set(self.by_currency) | set(balances)):
             figures = self.by_currency[currency]
@@ -95,27 +101,3 @@ class Totals:
                 if start <= day <= end
             }
         return totals, daily
-
-
-def statement_balances(start: date, end: date) -> dict[str, tuple[int, int]]:
-    """Per currency: the opening balance of each bank account's first statement closing
-    in the period and the closing balance of its last, summed over accounts."""
-    first: dict[tuple[str, str], BankStatement] = {}
-    last: dict[tuple[str, str], BankStatement] = {}
-    statements = BankStatement.objects.filter(
-        channel=Channel.BANK, closing_date__range=(start, end)
-    ).order_by("closing_date", "created_at", "pk")
-    for statement in statements.only(
-        "account", "currency", "opening_balance", "closing_balance", "closing_date"
-    ):
-        key = (statement.currency, statement.account)
-        first.setdefault(key, statement)
-        last[key] = statement
-    result: dict[str, tuple[int, int]] = {}
-    for (currency, account), statement in first.items():
-        opening, closing = result.get(currency, (0, 0))
-        result[currency] = (
-            opening + statement.opening_balance,
-            closing + last[(currency, account)].closing_balance,
-        )
-    return result

@@ -1,4 +1,16 @@
-"""Reads about reconciliation that more than one caller needs (callers are scoped)."""
+"""Every read reconciliation makes; nothing here writes a row (callers are scoped).
+
+This module has the reads the API, the admin, the report pages and the services share;
+the reads a run makes live beside it, one module per subject:
+
+lookups       expected items a statement line may be: by reference, batch, amount, id
+period_items  every expected item of a period, in chunks; how report rows name items
+matches       what is matched already
+statements    the imported statements: Stripe payouts, balances, how far reported
+
+Payments, refunds, returns and disputes come from ``payments.selectors`` as plain
+facts: reconciliation does not query payments' tables itself.
+"""
 
 from __future__ import annotations
 

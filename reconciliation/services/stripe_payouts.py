@@ -7,7 +7,9 @@ bank. Matching then pairs charges with the hub's payments by their Stripe ids, a
 payout with the bank line that received it.
 
 Each agency's own credentials are used (``hub.stripe.stripe_client`` per account, never the
-global key). The import is atomic and idempotent: a payout is imported once, and its
+global key). The import is fetch-then-write: the payout and all its balance transactions
+are read from Stripe and checked first, with no transaction of the import's open, then
+stored in one short transaction. It is idempotent: a payout is imported once, and its
 transactions must add up to the payout or nothing is stored.
 """
 
@@ -16,17 +18,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub import bulk
 from hub import stripe as hub_stripe
+from payments import selectors as payment_selectors
 from payments.models import ProviderAccount
-from reconciliation import bulk, references
-from reconciliation.imports import ImportResult
+from reconciliation.engine import references
 from reconciliation.models import BankStatement, Channel, StatementImport, StatementLine
+from reconciliation.services.imports import ImportResult
 from tenants.ids import new_id
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
@@ -59,32 +64,27 @@ def import_stripe_payout(
     """Import payout ``payout_id`` of ``tenant`` (from ``provider_account``, or from
     whichever of the agency's active Stripe accounts knows it)."""
     with tenant_scope(tenant):
-        existing = (
-            BankStatement.objects.select_related("statement_import")
-            .filter(channel=Channel.STRIPE, statement_id=payout_id)
-            .first()
-        )
+        existing = _imported(payout_id)
         if existing is not None:
             return ImportResult(existing.statement_import, created=False)
         accounts = (
             [provider_account]
             if provider_account is not None
-            else list(ProviderAccount.objects.filter(provider=STRIPE, active=True))
+            else payment_selectors.active_provider_accounts(provider=STRIPE)
         )
         if not accounts:
             raise PayoutImportError(f"{tenant.slug} has no active Stripe account")
         for account in accounts:
-            client = stripe_client(account)
-            payout = _retrieve(client, payout_id)
-            if payout is None:
+            # Fetch, then write: every Stripe request is made before the import's
+            # transaction opens, so no row lock waits on Stripe.
+            fetched = _fetch(account, payout_id)
+            if fetched is None:
                 continue
             try:
                 with transaction.atomic():
-                    return ImportResult(_import(tenant, account, client, payout), created=True)
+                    return ImportResult(_store(tenant, account, fetched), created=True)
             except IntegrityError:
-                existing = BankStatement.objects.filter(
-                    channel=Channel.STRIPE, statement_id=payout_id
-                ).first()
+                existing = _imported(payout_id)
                 if existing is None:
                     raise
                 return ImportResult(existing.statement_import, created=False)
@@ -97,7 +97,7 @@ def sweep_stripe_payouts(*, tenant: Tenant, days: int = 7) -> int:
     since = int((timezone.now() - timedelta(days=days)).timestamp())
     imported = 0
     with tenant_scope(tenant):
-        accounts = list(ProviderAccount.objects.filter(provider=STRIPE, active=True))
+        accounts = payment_selectors.active_provider_accounts(provider=STRIPE)
     for account in accounts:
         try:
             payouts = stripe_client(account).v1.payouts.list(
@@ -115,6 +115,14 @@ def sweep_stripe_payouts(*, tenant: Tenant, days: int = 7) -> int:
         except (stripe.StripeError, PayoutImportError) as error:
             logger.warning("listing payouts of %s (%s) failed: %s", tenant.slug, account.pk, error)
     return imported
+
+
+def _imported(payout_id: str) -> BankStatement | None:
+    return (
+        BankStatement.objects.select_related("statement_import")
+        .filter(channel=Channel.STRIPE, statement_id=payout_id)
+        .first()
+    )
 
 
 def _retrieve(client: stripe.StripeClient, payout_id: str):
@@ -135,35 +143,33 @@ def _retrieve(client: stripe.StripeClient, payout_id: str):
     return payout
 
 
-def _import(
-    tenant: Tenant, account: ProviderAccount, client: stripe.StripeClient, payout
-) -> StatementImport:
+@dataclass(frozen=True)
+class _FetchedPayout:
+    """A paid payout and its balance transactions as line rows, checked and not stored."""
+
+    payout_id: str
+    currency: str
+    amount: int
+    opened_on: date | None
+    arrived_on: date | None
+    content_sha256: str
+    lines: list[dict]  # StatementLine rows, without their statement
+
+
+def _fetch(account: ProviderAccount, payout_id: str) -> _FetchedPayout | None:
+    """Everything Stripe says about the payout, checked; None if the account does not
+    know it. Only the line rows are kept (not Stripe's expanded objects), so memory is a
+    small dict per balance transaction."""
+    client = stripe_client(account)
+    payout = _retrieve(client, payout_id)
+    if payout is None:
+        return None
     digest = hashlib.sha256(
         _canonical(payout.to_dict(), "id", "amount", "currency", "arrival_date")
     )
     currency = payout.currency.upper()
-    statement_import = StatementImport.objects.create(
-        tenant=tenant,
-        source=StatementImport.Source.STRIPE_PAYOUT,
-        format="stripe",
-        file_name=payout.id,
-        content_sha256=f"pending:{payout.id}"[:64],
-        imported_by=f"stripe:{account.pk}",
-    )
-    header = BankStatement.objects.create(
-        tenant=tenant,
-        statement_import=statement_import,
-        channel=Channel.STRIPE,
-        statement_id=payout.id,
-        account=f"stripe:{account.pk}",
-        currency=currency,
-        opening_balance=0,
-        closing_balance=payout.amount,
-        opening_date=_date(payout.created),
-        closing_date=_date(payout.arrival_date),
-    )
     lines: list[dict] = []
-    count = net = 0
+    net = 0
     for transaction_ in _balance_transactions(client, payout.id):
         if transaction_["type"] == "payout":
             continue  # the payout itself: it is the closing balance
@@ -172,25 +178,59 @@ def _import(
                 f"Balance transaction {transaction_['id']} is in {transaction_['currency']}, "
                 f"the payout in {payout.currency}"
             )
-        count += 1
         net += transaction_["net"]
         digest.update(_canonical(transaction_, "id", "amount", "fee", "net", "type"))
-        lines.append(_line(tenant, header, count, transaction_))
-        if len(lines) >= BATCH_SIZE:
-            bulk.insert(StatementLine, lines)
-            lines.clear()
-    bulk.insert(StatementLine, lines)
+        lines.append(_line(len(lines) + 1, transaction_))
     if net != payout.amount:
         raise PayoutImportError(
             f"The balance transactions of {payout.id} add up to {net}, the payout is "
             f"{payout.amount} ({currency} minor units)"
         )
-    header.line_count = count
-    header.save(update_fields=["line_count"])
-    statement_import.content_sha256 = digest.hexdigest()
-    statement_import.statement_count = 1
-    statement_import.line_count = count
-    statement_import.save(update_fields=["content_sha256", "statement_count", "line_count"])
+    return _FetchedPayout(
+        payout_id=payout.id,
+        currency=currency,
+        amount=payout.amount,
+        opened_on=_date(payout.created),
+        arrived_on=_date(payout.arrival_date),
+        content_sha256=digest.hexdigest(),
+        lines=lines,
+    )
+
+
+def _store(tenant: Tenant, account: ProviderAccount, payout: _FetchedPayout) -> StatementImport:
+    """Write a fetched payout as one statement (in the caller's short transaction)."""
+    count = len(payout.lines)
+    statement_import = StatementImport.objects.create(
+        tenant=tenant,
+        source=StatementImport.Source.STRIPE_PAYOUT,
+        format="stripe",
+        file_name=payout.payout_id,
+        content_sha256=payout.content_sha256,
+        imported_by=f"stripe:{account.pk}",
+        statement_count=1,
+        line_count=count,
+    )
+    header = BankStatement.objects.create(
+        tenant=tenant,
+        statement_import=statement_import,
+        channel=Channel.STRIPE,
+        statement_id=payout.payout_id,
+        account=f"stripe:{account.pk}",
+        currency=payout.currency,
+        opening_balance=0,
+        closing_balance=payout.amount,
+        opening_date=payout.opened_on,
+        closing_date=payout.arrived_on,
+        line_count=count,
+    )
+    for start in range(0, count, BATCH_SIZE):
+        bulk.insert(
+            StatementLine,
+            [
+                {**row, "tenant_id": tenant.pk, "statement_id": header.pk}
+                for row in payout.lines[start : start + BATCH_SIZE]
+            ],
+        )
     return statement_import
 
 
@@ -207,12 +247,11 @@ def _balance_transactions(client: stripe.StripeClient, payout_id: str):
         ) from error
 
 
-def _line(tenant: Tenant, header: BankStatement, position: int, transaction_: dict) -> dict:
-    """One balance transaction (a dict shaped as Stripe documents it) as a line row."""
+def _line(position: int, transaction_: dict) -> dict:
+    """One balance transaction (a dict shaped as Stripe documents it) as a line row
+    (its agency and statement are added when it is stored)."""
     return {
         "id": new_id("stl"),
-        "tenant_id": tenant.pk,
-        "statement_id": header.pk,
         "channel": Channel.STRIPE,
         "position": position,
         "booking_date": _date(transaction_["created"]),

@@ -7,6 +7,10 @@ query, more than PostgreSQL spends answering it. ``__any`` sends the list as one
 (``= ANY(%s)``) on PostgreSQL, which uses the same index; other databases get ``IN``.
 
 For lists of plain ids (strings) only: the values are not converted by the field.
+
+Platform code: registering a lookup changes every CharField and ForeignKey of the
+project (payments' selectors use it as much as reconciliation), so it lives in hub and
+hub's AppConfig.ready registers it, whichever apps are installed.
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from typing import BinaryIO
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub import bulk
 from hub.errors import Conflict
-from reconciliation import bulk, references
+from reconciliation.engine import references
 from reconciliation.models import (
     BankStatement,
     Channel,

@@ -12,9 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.errors import Conflict, InvalidRequest, RuleViolation
-from reconciliation import lookups
-from reconciliation.expected import ExpectedItem, return_item
-from reconciliation.match_writer import MatchWriter
+from reconciliation.engine.items import ExpectedItem, return_item
 from reconciliation.models import (
     ItemKind,
     Match,
@@ -23,6 +21,8 @@ from reconciliation.models import (
     ReconciliationException,
     StatementLine,
 )
+from reconciliation.selectors import lookups
+from reconciliation.services.match_writer import MatchWriter
 from tenants.scope import tenant_scope
 
 Resolution = ReconciliationException.Resolution

@@ -3,7 +3,7 @@
 A run looks at statement lines booked from ``lookback_days`` before the period up to its end
 (a receipt may pay a payment of the previous period) and:
 
-1. matches them by reference (matching.Matcher.match_by_reference);
+1. matches them by reference (engine.matching.Matcher.match_by_reference);
 2. matches the rest by amount, date and payer, and records every line booked in the
    period as a report row: matched, unmatched with the reason, or an exception;
 3. records every item dated in the period that no line of the period accounts for:
@@ -45,20 +45,19 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
+from hub import bulk
 from hub.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
-from reconciliation import bulk, lookups, period_items, reasons
-from reconciliation.agency_settings import ensure_settings
+from reconciliation.engine import reasons
+from reconciliation.engine.findings import Finding
+from reconciliation.engine.items import ExpectedItem
+from reconciliation.engine.matching import Matcher, Tolerance
+from reconciliation.engine.totals import Totals
 from reconciliation.events import RECONCILIATION_COMPLETED
-from reconciliation.exception_book import ExceptionBook, Finding
-from reconciliation.expected import ExpectedItem
-from reconciliation.match_writer import MatchWriter
-from reconciliation.matching import Matcher, Tolerance, item_matches, matched_line_ids
 from reconciliation.models import (
-    BankStatement,
     Channel,
     Match,
     MatchItem,
@@ -69,7 +68,13 @@ from reconciliation.models import (
     RunItem,
     StatementLine,
 )
-from reconciliation.totals import Totals
+from reconciliation.selectors import lookups, period_items
+from reconciliation.selectors.matches import item_matches, matched_line_ids
+from reconciliation.selectors.statements import reported_up_to, statement_balances
+from reconciliation.services.agency_settings import ensure_settings
+from reconciliation.services.exception_book import ExceptionBook
+from reconciliation.services.match_writer import MatchWriter
+from reconciliation.services.matching_source import DatabaseSource
 from tenants.models import Tenant
 from tenants.scope import tenant_scope
 
@@ -218,6 +223,7 @@ class _Reconciliation:
         self.book = ExceptionBook(tenant=tenant, run=run)
         self.matcher = Matcher(
             tolerance=self.tolerance,
+            source=DatabaseSource(),
             writer=MatchWriter(tenant=tenant, run=run),
             book=self.book,
             lookback_days=settings.lookback_days,
@@ -243,7 +249,7 @@ class _Reconciliation:
         for lines in self._line_batches(self.start, self.end, unmatched_only=False):
             with self._batch():
                 self._settle_and_report_lines(lines)
-        self.as_of = _reported_up_to(self.end)
+        self.as_of = reported_up_to(self.end)
         for items in period_items.items_dated(self.start, self.end, chunk_size=CHUNK):
             with self._batch():
                 self._report_items(items, in_period=True)
@@ -573,7 +579,9 @@ class _Reconciliation:
         ).update(state=cleared, resolution_note=f"{note}: no longer a problem")
 
     def _finish(self) -> None:
-        totals, daily = self.totals.result(start=self.start, end=self.end)
+        totals, daily = self.totals.result(
+            start=self.start, end=self.end, balances=statement_balances(self.start, self.end)
+        )
         counts = defaultdict(lambda: defaultdict(int))
         rows = RunItem.objects.filter(run=self.run)
         for row in rows.values("currency", "status").annotate(n=Count("id")).order_by():
@@ -623,30 +631,6 @@ def run_payload(run: ReconciliationRun, *, new_exceptions: int = 0) -> dict:
         "new_exceptions": new_exceptions,
         "totals": [{"currency": c, **figures} for c, figures in sorted(run.totals.items())],
     }
-
-
-def _reported_up_to(end: date) -> dict[tuple[str, str], date]:
-    """How far each channel and currency has been reported (capped at ``end``): an item
-    is missing only once the statements covering its due date are in."""
-    reported: dict[tuple[str, str], date] = {}
-    bank = (
-        BankStatement.objects.filter(channel=Channel.BANK)
-        .values("currency")
-        .annotate(last=Max("closing_date"))
-        .order_by()
-    )
-    for row in bank:
-        if row["last"] is not None:
-            reported[(Channel.BANK, row["currency"])] = min(row["last"], end)
-    stripe = (
-        StatementLine.objects.filter(channel=Channel.STRIPE)
-        .values("currency")
-        .annotate(last=Max("booking_date"))
-        .order_by()
-    )
-    for row in stripe:
-        reported[(Channel.STRIPE, row["currency"])] = min(row["last"], end)
-    return reported
 
 
 def _line_matched(outer: str = "pk", after: str | None = None):

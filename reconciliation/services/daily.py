@@ -1,8 +1,5 @@
-"""Every write reconciliation makes, for the API, the admin, tasks and subscribers.
-
-The work lives in one module per concern (imports, stripe_payouts, runs, resolutions);
-this module is the one place callers import from, plus the cross-agency daily jobs.
-"""
+"""The cross-agency daily jobs (Celery beat, through tasks.py): import the Stripe payouts
+no event brought, then reconcile each agency's days up to yesterday."""
 
 from __future__ import annotations
 
@@ -11,35 +8,12 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from reconciliation.agency_settings import ensure_settings
-from reconciliation.imports import ImportResult, StatementRejected, import_statement_file
-from reconciliation.models import ReconciliationRun, ReconciliationSettings
-from reconciliation.resolutions import resolve_exception
-from reconciliation.runs import restart_stale_runs, start_run
+from reconciliation.models import ReconciliationRun
 from reconciliation.selectors import settings_for
-from reconciliation.stripe_payouts import (
-    PayoutImportError,
-    import_stripe_payout,
-    sweep_stripe_payouts,
-)
-from tenants.models import Tenant
+from reconciliation.services.runs import restart_stale_runs, start_run
+from reconciliation.services.stripe_payouts import sweep_stripe_payouts
 from tenants.scope import tenant_scope
 from tenants.selectors import active_tenants
-
-__all__ = [
-    "ImportResult",
-    "PayoutImportError",
-    "StatementRejected",
-    "import_statement_file",
-    "import_stripe_payout",
-    "reconcile_yesterday_for_every_agency",
-    "resolve_exception",
-    "restart_stale_runs",
-    "start_run",
-    "sweep_payouts_for_every_agency",
-    "sweep_stripe_payouts",
-    "update_settings",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -105,27 +79,3 @@ def reconcile_yesterday_for_every_agency(*, today: date | None = None) -> list[s
                 break
             started.append(run.pk)
     return started
-
-
-def update_settings(
-    *,
-    tenant: Tenant,
-    date_window_days: int | None = None,
-    amount_tolerance: int | None = None,
-    lookback_days: int | None = None,
-    daily_run_enabled: bool | None = None,
-) -> ReconciliationSettings:
-    settings = ensure_settings(tenant)
-    changes = {
-        "date_window_days": date_window_days,
-        "amount_tolerance": amount_tolerance,
-        "lookback_days": lookback_days,
-        "daily_run_enabled": daily_run_enabled,
-    }
-    for field, value in changes.items():
-        if value is not None:
-            setattr(settings, field, value)
-    settings.updated_at = timezone.now()
-    with tenant_scope(tenant):
-        settings.save()
-    return settings

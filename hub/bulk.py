@@ -8,6 +8,9 @@ caller's transaction.
 
 Only for rows written once and not read back in the same step: COPY does not return
 database-generated ids (rows whose id is needed carry their prefixed id already).
+
+Platform code: it knows nothing of any app's rows (any tenant-owned model will do), so
+it lives in hub for every app to use.
 """
 
 from __future__ import annotations
