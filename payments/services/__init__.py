@@ -6,7 +6,8 @@ private to payments:
 
 - lifecycle: a payment created, shown to the payer, cancelled, expired;
 - refunds, disputes: money going back;
-- direct_debit: the debits the collection app presents and settles;
+- direct_debit: the debits the collection app presents and settles; bulk: the same
+  for a whole batch of a collection run (one statement per table);
 - outcomes: a provider's answer applied to a payment (webhook, re-sync);
 - transitions: the one place a payment's state changes (timeline row + event);
 - postings, ledger: the double-entry lines of every money movement;
@@ -17,6 +18,11 @@ private to payments:
 - provider_accounts: an agency's provider credentials.
 """
 
+from payments.services.bulk import (
+    DirectDebitRequest,
+    confirm_direct_debits,
+    create_direct_debits,
+)
 from payments.services.direct_debit import (
     confirm_direct_debit,
     fail_direct_debit,
@@ -47,12 +53,15 @@ from payments.services.stuck_payments import resync_payment
 from payments.services.stuck_payments import run as check_stuck_payments
 
 __all__ = [
+    "DirectDebitRequest",
     "PaymentNotPayable",
     "UnknownTestCard",
     "apply_provider_status",
     "cancel_payment",
     "check_stuck_payments",
     "confirm_direct_debit",
+    "confirm_direct_debits",
+    "create_direct_debits",
     "create_payment",
     "create_refund",
     "expire_overdue_payments",

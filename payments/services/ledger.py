@@ -36,7 +36,15 @@ def post(
     lines: list[Line],
     description: str = "",
 ) -> LedgerTransaction:
-    _validate(currency, lines)
+    posted, posted_lines = unsaved(
+        tenant=tenant,
+        currency=currency,
+        kind=kind,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        lines=lines,
+        description=description,
+    )
     with acting_for(tenant), transaction.atomic():
         existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -44,31 +52,48 @@ def post(
         try:
             # A savepoint: a concurrent posting of the same cause may win the unique key.
             with transaction.atomic():
-                posted = LedgerTransaction.objects.create(
-                    tenant=tenant,
-                    currency=currency,
-                    kind=kind,
-                    reference=reference,
-                    idempotency_key=idempotency_key,
-                    description=description[:255],
-                )
-                LedgerLine.objects.bulk_create(
-                    LedgerLine(
-                        tenant=tenant,
-                        transaction=posted,
-                        account=account,
-                        currency=currency,
-                        debit=debit,
-                        credit=credit,
-                    )
-                    for account, debit, credit in lines
-                )
+                posted.save(force_insert=True)
+                LedgerLine.objects.bulk_create(posted_lines)
         except IntegrityError:
             existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
             if existing is None:
                 raise
             return existing
     return posted
+
+
+def unsaved(
+    *,
+    tenant: Tenant,
+    currency: str,
+    kind: str,
+    reference: str,
+    idempotency_key: str,
+    lines: list[Line],
+    description: str = "",
+) -> tuple[LedgerTransaction, list[LedgerLine]]:
+    """A checked posting (it balances) and its lines, not yet written: ``post`` writes
+    one; a batch (payments/services/bulk.py) bulk-inserts many."""
+    _validate(currency, lines)
+    posted = LedgerTransaction(
+        tenant=tenant,
+        currency=currency,
+        kind=kind,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        description=description[:255],
+    )
+    return posted, [
+        LedgerLine(
+            tenant=tenant,
+            transaction=posted,
+            account=account,
+            currency=currency,
+            debit=debit,
+            credit=credit,
+        )
+        for account, debit, credit in lines
+    ]
 
 
 def _validate(currency: str, lines: list[Line]) -> None:

@@ -13,6 +13,7 @@ from datetime import date
 from payments.models import (
     Dispute,
     LedgerAccount,
+    LedgerLine,
     LedgerTransaction,
     Payment,
     PaymentMethod,
@@ -33,19 +34,28 @@ def settlement_account(payment: Payment) -> str:
 
 
 def payment_collected(payment: Payment) -> LedgerTransaction:
+    return ledger.post(**_collected(payment))
+
+
+def payment_collected_rows(payment: Payment) -> tuple[LedgerTransaction, list[LedgerLine]]:
+    """The same posting as ``payment_collected``, unsaved: for a batch's bulk insert."""
+    return ledger.unsaved(**_collected(payment))
+
+
+def _collected(payment: Payment) -> dict:
     direct_debit = payment.method == PaymentMethod.DIRECT_DEBIT
-    return ledger.post(
-        tenant=payment.tenant,
-        currency=payment.currency,
-        kind="direct_debit_collected" if direct_debit else "payment_collected",
-        reference=payment.pk,
-        idempotency_key=f"collected:{payment.pk}",
-        lines=[
+    return {
+        "tenant": payment.tenant,
+        "currency": payment.currency,
+        "kind": "direct_debit_collected" if direct_debit else "payment_collected",
+        "reference": payment.pk,
+        "idempotency_key": f"collected:{payment.pk}",
+        "lines": [
             (settlement_account(payment), payment.amount, 0),
             (LedgerAccount.REVENUE, 0, payment.amount),
         ],
-        description=payment.description,
-    )
+        "description": payment.description,
+    }
 
 
 def fee_charged(payment: Payment, fee: int) -> LedgerTransaction | None:
