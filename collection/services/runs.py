@@ -731,6 +731,7 @@ def process_run(
     batch_size: int = BATCH_SIZE,
     throttle: float = 0.0,
     chunk_numbers: set[int] | None = None,
+    one_by_one: bool = False,
 ) -> CollectionRun:
     """Work every chunk of ``run`` in this process, then finish it (the management
     command, tests; production queues one task per chunk instead)."""
@@ -739,7 +740,9 @@ def process_run(
     ).order_by("number")
     for chunk in list(chunks):
         if chunk_numbers is None or chunk.number in chunk_numbers:
-            collect_chunk(chunk=chunk, batch_size=batch_size, throttle=throttle)
+            collect_chunk(
+                chunk=chunk, batch_size=batch_size, throttle=throttle, one_by_one=one_by_one
+            )
     return finish_run(run=run)
 
 
