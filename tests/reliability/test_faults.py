@@ -172,7 +172,7 @@ def test_worker_killed_during_a_collection_run_presents_nothing_twice_and_loses_
     beat, first = hub("beat", wait=False), hub("worker", wait=False)
     collections = Collections(tenant)
     collections.update_settings(chunk_size=4)
-    instalments = 40
+    instalments = 120  # enough chunks of 4 that the kill lands mid-run with batched writes
     for _ in range(instalments):
         collections.debt_in_plan(amount=1200)  # three instalments of 400; the first is due
     receiver.secret = endpoints.create_endpoint(
