@@ -6,8 +6,9 @@ daily sweep imports any payout whose event was missed. A payout Stripe has not f
 (or a network failure) raises, so the dispatcher retries the event later.
 
 The import fetches everything from Stripe before it opens its own write transaction
-(services/stripe_payouts.py); the dispatcher runs this subscriber in a transaction of
-its own that holds only the subscriber's receipt (hub/events/subscribers.py).
+(services/stripe_payouts.py), and it is idempotent (a payout is imported once), so it
+subscribes with ``calls_out``: no transaction is open while Stripe answers, and the
+receipt is written after the import (hub/events/subscribers.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from reconciliation.services import PayoutImportError, import_stripe_payout
 logger = logging.getLogger(__name__)
 
 
-@subscribe(PAYOUT_PAID, name="reconciliation.import_paid_payout")
+@subscribe(PAYOUT_PAID, name="reconciliation.import_paid_payout", calls_out=True)
 def import_paid_payout(event: Event) -> None:
     payout_id = event.payload.get("payout_id") or event.subject_id
     account_id = event.payload.get("provider_account")

@@ -33,7 +33,7 @@ from reconciliation.models import (
     StatementImport,
     StatementLine,
 )
-from tenants.scope import tenant_scope
+from tenants.scope import all_tenants, tenant_scope
 from tests.reconciliation.camt import Entry, camt053
 from tests.reconciliation.conftest import direct_debit, import_bytes, reconcile
 
@@ -431,6 +431,52 @@ def test_payout_paid_event_imports_the_payout(tenant, stripe_account, monkeypatc
     with tenant_scope(tenant):
         assert BankStatement.objects.filter(statement_id=PAYOUT).exists()
         assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_the_payout_subscriber_holds_no_transaction_while_stripe_answers(
+    tenant, stripe_account, monkeypatch
+):
+    """Dispatched from the outbox, the import still asks Stripe with no transaction
+    open: neither the dispatcher's nor the subscriber's receipt waits on Stripe."""
+    monkeypatch.setitem(EVENT_TYPES, "payout.paid", "Stripe paid a payout out")
+    in_transaction = []
+
+    def answer(body: dict):
+        def callback(request):
+            in_transaction.append(connection.in_atomic_block)
+            return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+        return callback
+
+    transactions = [balance_transaction("txn_1", "charge", 1000, fee=30, source="ch_1")]
+    responses.add_callback(
+        responses.GET, f"{API}/payouts/{PAYOUT}", callback=answer(payout_json(970))
+    )
+    responses.add_callback(
+        responses.GET,
+        f"{API}/balance_transactions",
+        callback=answer({"object": "list", "has_more": False, "data": transactions}),
+    )
+    with transaction.atomic():
+        event = publish(
+            tenant=tenant,
+            type="payout.paid",
+            subject_id=PAYOUT,
+            payload={"payout_id": PAYOUT, "provider_account": stripe_account.pk},
+        )
+
+    assert dispatch.dispatch_event(event.pk)
+
+    assert in_transaction == [False, False]
+    with tenant_scope(tenant):
+        assert BankStatement.objects.filter(statement_id=PAYOUT).exists()
+    # Dispatched again (a redelivered task): the receipt makes it a no-op, Stripe unasked.
+    with all_tenants():
+        Event.objects.filter(pk=event.pk).update(dispatched_at=None)
+    dispatch.dispatch_event(event.pk)
+    assert len(in_transaction) == 2
 
 
 @responses.activate
