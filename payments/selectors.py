@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, F, Q, QuerySet, Sum
 
+from hub.iterables import batched
 from payments.models import (
     Dispute,
     LedgerAccount,
@@ -343,7 +344,7 @@ def collected_payments_in_chunks(
         state=S.SUCCESS, finished_at__gte=finished_from, finished_at__lt=finished_before
     )
     rows = _excluding(payments, excluding).values_list(*_PAYMENT_FIELDS)
-    for chunk in _batched(rows.iterator(chunk_size=chunk_size), chunk_size):
+    for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size):
         yield _facts_from_rows(chunk)
 
 
@@ -371,7 +372,7 @@ def returned_debits_in_chunks(
         ).values("payment_id"),
     ).filter(pk__in=events.values("payment_id"))
     rows = _excluding(returned, excluding).values_list(*_PAYMENT_FIELDS)
-    for chunk in _batched(rows.iterator(chunk_size=chunk_size), chunk_size):
+    for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size):
         facts = []
         for payment in _facts_from_rows(chunk):
             when = payment.collected_at if collected else payment.returned_at
@@ -412,7 +413,7 @@ def paid_refunds_in_chunks(
         finished_at__gte=finished_from, finished_at__lt=finished_before
     )
     rows = _excluding(refunds, excluding).values_list(*_REFUND_FIELDS)
-    for chunk in _batched(rows.iterator(chunk_size=chunk_size), chunk_size):
+    for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size):
         yield [_refund_facts(row) for row in chunk]
 
 
@@ -516,15 +517,3 @@ def _refund_facts(row: tuple) -> RefundFacts:
         reference=reference,
         payer=name or str(payer or ""),
     )
-
-
-def _batched(rows: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of ``size`` rows (itertools.batched arrives in Python 3.12)."""
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

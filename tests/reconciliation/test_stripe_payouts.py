@@ -353,12 +353,10 @@ def test_a_payout_whose_transactions_do_not_add_up_is_refused(tenant, stripe_acc
         assert not StatementLine.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-@responses.activate
-def test_stripe_is_asked_before_the_import_opens_its_transaction(tenant, stripe_account):
-    """Fetch, then write: while Stripe answers (up to its timeout, with retries) no
-    transaction of the import is open, so no row of the hub waits on Stripe."""
-    in_transaction = []
+def serve_payout_noting_transactions() -> list[bool]:
+    """Serve a paid payout of one charge; each answer notes whether a transaction of
+    the hub's was open while Stripe was asked."""
+    in_transaction: list[bool] = []
 
     def answer(body: dict):
         def callback(request):
@@ -376,6 +374,15 @@ def test_stripe_is_asked_before_the_import_opens_its_transaction(tenant, stripe_
         f"{API}/balance_transactions",
         callback=answer({"object": "list", "has_more": False, "data": transactions}),
     )
+    return in_transaction
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_stripe_is_asked_before_the_import_opens_its_transaction(tenant, stripe_account):
+    """Fetch, then write: while Stripe answers (up to its timeout, with retries) no
+    transaction of the import is open, so no row of the hub waits on Stripe."""
+    in_transaction = serve_payout_noting_transactions()
 
     result = services.import_stripe_payout(tenant=tenant, payout_id=PAYOUT)
 
@@ -441,24 +448,7 @@ def test_the_payout_subscriber_holds_no_transaction_while_stripe_answers(
     """Dispatched from the outbox, the import still asks Stripe with no transaction
     open: neither the dispatcher's nor the subscriber's receipt waits on Stripe."""
     monkeypatch.setitem(EVENT_TYPES, "payout.paid", "Stripe paid a payout out")
-    in_transaction = []
-
-    def answer(body: dict):
-        def callback(request):
-            in_transaction.append(connection.in_atomic_block)
-            return 200, {"Content-Type": "application/json"}, json.dumps(body)
-
-        return callback
-
-    transactions = [balance_transaction("txn_1", "charge", 1000, fee=30, source="ch_1")]
-    responses.add_callback(
-        responses.GET, f"{API}/payouts/{PAYOUT}", callback=answer(payout_json(970))
-    )
-    responses.add_callback(
-        responses.GET,
-        f"{API}/balance_transactions",
-        callback=answer({"object": "list", "has_more": False, "data": transactions}),
-    )
+    in_transaction = serve_payout_noting_transactions()
     with transaction.atomic():
         event = publish(
             tenant=tenant,
