@@ -56,6 +56,75 @@ def insert(model: type[models.Model], rows: Sequence[dict]) -> None:
             )
 
 
+def insert_objects(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """``insert`` for unsaved model instances (their prefixed ids already set): what
+    ``bulk_create`` does, by COPY on PostgreSQL. ``auto_now``/``auto_now_add`` fields
+    are stamped as a save would."""
+    stamped = [
+        field
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    rows = []
+    for instance in objects:
+        for field in stamped:
+            field.pre_save(instance, add=True)
+        rows.append(
+            {
+                field.attname: getattr(instance, field.attname)
+                for field in model._meta.concrete_fields
+            }
+        )
+    insert(model, rows)
+
+
+def update(model: type[models.Model], rows: Sequence[dict], fields: Sequence[str]) -> None:
+    """Set ``fields`` of many rows with one UPDATE per batch: ``rows`` are
+    {"pk": …, field: value, …}.
+
+    Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` per field and row:
+    quadratic work in Python and in the planner (40 s of a 2,000-instalment run). This
+    joins the table to a VALUES list instead. The caller holds the rows' locks already
+    (the batch that claimed them), so no ordering is needed here.
+    """
+    if not rows:
+        return
+    require_tenant()  # as the scoped managers: no write without an agency's scope
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    postgres = connection.vendor == "postgresql"
+
+    def cast(name: str, field: models.Field) -> str:
+        # PostgreSQL types a VALUES column from its first literal (NULL: text): say it.
+        return f"CAST(v.{name} AS {field.db_type(connection)})" if postgres else f"v.{name}"
+
+    names = [f"c{index}" for index in range(len(columns))]
+    assignments = ", ".join(
+        f"{quote(field.column)} = {cast(name, field)}"
+        for name, field in zip(names, columns, strict=True)
+    )
+    placeholders = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start : start + BATCH_SIZE]
+            params = []
+            for row in batch:
+                params.append(row["pk"])
+                params.extend(
+                    field.get_db_prep_save(row[field.attname], connection) for field in columns
+                )
+            values = ", ".join([placeholders] * len(batch))
+            # Only quoted identifiers and %s placeholders are formatted in: the values
+            # travel as parameters.
+            sql = (
+                f"WITH v(pk, {', '.join(names)}) AS (VALUES {values}) "  # noqa: S608
+                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.pk"
+            )
+            cursor.execute(sql, params)
+
+
 def _value(row: dict, attname: str, field: models.Field, is_json: bool):
     value = row.get(attname, _MISSING)
     if value is _MISSING:

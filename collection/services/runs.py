@@ -74,6 +74,7 @@ from collection.schemes import (
 from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, due_instalments
 from collection.services import debts
 from collection.services.payloads import instalment_payload, run_payload
+from hub import bulk
 from hub.errors import HubError, RuleViolation
 from hub.events.outbox import EventSpec, publish, publish_many
 from payments import services as payments
@@ -352,9 +353,11 @@ def _present_batch(
     if not written:
         return presented
     _insert_attempts([attempt for _, attempt in written])
-    Instalment.objects.bulk_update(
-        [instalment for instalment, _ in written],
-        ["state", "attempt_count", "first_presented_on", "updated_at"],
+    changed = ["state", "attempt_count", "first_presented_on", "updated_at"]
+    bulk.update(
+        Instalment,
+        [{"pk": i.pk, **{name: getattr(i, name) for name in changed}} for i, _ in written],
+        changed,
     )
     submitted = [
         EventSpec(
@@ -556,7 +559,7 @@ def _insert_attempt(attempt: CollectionAttempt) -> None:
 def _insert_attempts(attempts: list[CollectionAttempt]) -> None:
     """``_insert_attempt`` for a batch: one INSERT, the same last line of defence."""
     try:
-        CollectionAttempt.objects.bulk_create(attempts)
+        bulk.insert_objects(CollectionAttempt, attempts)
     except IntegrityError as exc:
         logger.error("a batch of %d attempts collides with earlier ones", len(attempts))
         raise DuplicateAttempt("an instalment of this batch was presented before") from exc
