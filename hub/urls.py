@@ -38,6 +38,8 @@ urlpatterns = [
     path("pay/<str:token>/", payment_page, name="payments-hosted-page"),
     path("pay/<str:token>/cancel/", cancel_payment_page, name="payments-hosted-page-cancel"),
     path("reconciliation/", include("reconciliation.urls")),
+    # Prometheus; protected (operations/web/metrics.py).
+    path("", include("operations.web.urls")),
 ]
 
 
