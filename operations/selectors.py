@@ -126,10 +126,11 @@ def collection_figures(tenants, period: Period) -> CollectionFigures:
     runs_by_state = dict(runs.values_list("state").annotate(n=Count("id")).order_by())
     selected = runs.aggregate(n=Sum("selected_count"))["n"] or 0
     attempts = CollectionAttempt.objects.filter(tenant__in=tenants, run__in=runs)
+    # Aggregate names must not be field names ("returned" is one).
     counts = attempts.aggregate(
-        collected=Count("id", filter=Q(state=CollectionAttempt.State.COLLECTED)),
-        returned=Count("id", filter=Q(state=CollectionAttempt.State.FAILED, returned=True)),
-        failed=Count("id", filter=Q(state=CollectionAttempt.State.FAILED, returned=False)),
+        n_collected=Count("id", filter=Q(state=CollectionAttempt.State.COLLECTED)),
+        n_returned=Count("id", filter=Q(state=CollectionAttempt.State.FAILED, returned=True)),
+        n_failed=Count("id", filter=Q(state=CollectionAttempt.State.FAILED, returned=False)),
     )
     # Returns by the day the bank reported them, whichever run presented them.
     reasons = (
@@ -144,7 +145,9 @@ def collection_figures(tenants, period: Period) -> CollectionFigures:
         runs_by_state=runs_by_state,
         selected=selected,
         returns_by_reason=[(code or "unknown", n) for code, n in reasons],
-        **counts,
+        collected=counts["n_collected"],
+        returned=counts["n_returned"],
+        failed=counts["n_failed"],
     )
 
 
@@ -152,11 +155,11 @@ def open_exceptions(tenants, *, now: dt.datetime | None = None) -> dict[str, dic
     """Open reconciliation exceptions per kind and age band (age: since first raised)."""
     now = now or timezone.now()
     aggregates = {}
-    for label, low, high in EXCEPTION_AGES:
+    for number, (_, low, high) in enumerate(EXCEPTION_AGES):
         condition = Q(created_at__lte=now - dt.timedelta(days=low))
         if high is not None:
             condition &= Q(created_at__gt=now - dt.timedelta(days=high))
-        aggregates[label] = Count("id", filter=condition)
+        aggregates[f"age_{number}"] = Count("id", filter=condition)
     rows = (
         ReconciliationException.objects.filter(
             tenant__in=tenants, state=ReconciliationException.State.OPEN
@@ -165,7 +168,10 @@ def open_exceptions(tenants, *, now: dt.datetime | None = None) -> dict[str, dic
         .annotate(**aggregates)
         .order_by("kind")
     )
-    return {row.pop("kind"): row for row in rows}
+    return {
+        row["kind"]: {label: row[f"age_{n}"] for n, (label, _, _) in enumerate(EXCEPTION_AGES)}
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)
