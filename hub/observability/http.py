@@ -3,18 +3,23 @@ raw path: one series per route, not per payment id."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from hub.observability import metrics
 
 UNMATCHED = "<unmatched>"
+# DRF's routers write regular expressions: "api/v1/payments/(?P<pk>[^/.]+)$" is
+# reported as "api/v1/payments/<pk>".
+_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
 
 def route_of(request) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return UNMATCHED
-    return match.route or match.view_name or UNMATCHED
+    route = match.route or match.view_name or UNMATCHED
+    return _NAMED_GROUP.sub(r"<\1>", route).replace("^", "").replace("$", "")
 
 
 class RequestMetricsMiddleware:

@@ -33,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": redact(record.getMessage()),
-            "request_id": getattr(record, "request_id", "") or request_id.current(),
+            "request_id": _request_id_of(record),
             "process": record.process,
         }
         for key, value in record.__dict__.items():
@@ -42,3 +42,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _request_id_of(record: logging.LogRecord) -> str:
+    # django.request logs a failed request's line after the middleware has returned (and
+    # unbound the id), passing the request itself: its id is on it.
+    return (
+        getattr(record, "request_id", "")
+        or request_id.current()
+        or getattr(getattr(record, "request", None), "request_id", "")
+    )
