@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+from contextlib import contextmanager
 
 import pytest
 from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.logging import RedactSecretsFilter
+from hub.observability.json_logs import JsonFormatter
 from tests.operations.conftest import service_for
 from tests.payments.conftest import SUCCESS_CARD, new_payment
 
@@ -82,11 +87,27 @@ def test_every_response_carries_a_request_id(api):
     assert huge.status_code == 413 and huge["X-Request-Id"].startswith("req_")
 
 
-def test_a_failed_requests_log_line_names_its_request_id(api, capfd):
-    api.post("/api/v1/payments", {"amount": "x"}, HTTP_X_REQUEST_ID="agency-trace-400")
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line[:1] == "{"]
+def test_a_failed_requests_log_line_names_its_request_id(api):
+    with json_log_lines() as lines:
+        api.post("/api/v1/payments", {"amount": "x"}, HTTP_X_REQUEST_ID="agency-trace-400")
     refused = [line for line in lines if line["logger"] == "django.request"]
     assert refused and refused[-1]["request_id"] == "agency-trace-400"
+
+
+@contextmanager
+def json_log_lines():
+    """The root logger's lines as the hub's JSON handler writes them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactSecretsFilter())
+    lines: list[dict] = []
+    logging.getLogger().addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logging.getLogger().removeHandler(handler)
+        lines.extend(json.loads(line) for line in stream.getvalue().splitlines())
 
 
 @pytest.mark.parametrize(
