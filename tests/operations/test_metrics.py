@@ -8,6 +8,7 @@ import logging
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -116,3 +117,28 @@ def json_log_lines():
 def test_an_unsafe_request_id_is_replaced(api, offered):
     answer = api.get("/api/v1/services", HTTP_X_REQUEST_ID=offered)
     assert answer["X-Request-Id"].startswith("req_")
+
+
+def test_the_example_alert_rules_name_only_metrics_the_hub_exports():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from hub.observability import metrics
+    from operations.metrics import DatabaseCollector
+
+    exported = {family.name for family in DatabaseCollector().collect()}
+    for metric in vars(metrics).values():
+        if hasattr(metric, "_name") and hasattr(metric, "_type"):
+            suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}
+            exported |= {metric._name + s for s in suffixes.get(metric._type, [""])}
+    rules = yaml.safe_load((Path(settings.BASE_DIR) / "docs/prometheus-alerts.yml").read_text())
+    named = {
+        name
+        for group in rules["groups"]
+        for rule in group["rules"]
+        for name in re.findall(r"\bhub_[a-z_]+", rule["expr"])
+    }
+    assert len(named) >= 8
+    assert named <= exported, named - exported
