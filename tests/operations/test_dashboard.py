@@ -103,3 +103,50 @@ def test_json_fields_are_indented_on_the_event_page(known_figures, operator):
         event = Event.objects.filter(tenant=known_figures.tax).first()
     page = client_as(operator).get(admin_change_path("hub.Event", event.pk)).content.decode()
     assert '<pre class="hub-json">' in page
+
+
+def test_collection_runs_and_open_exceptions_per_agency(tenant, other_tenant, unscoped):
+    import datetime as dt
+
+    from collection.services import runs
+    from tenants.scope import tenant_scope
+    from tests.collection.conftest import Collections
+    from tests.reconciliation.camt import Entry, camt053
+    from tests.reconciliation.conftest import import_bytes, reconcile
+
+    Collections(tenant).debt_in_plan()
+    with tenant_scope(tenant):
+        run = runs.start_run(
+            tenant=tenant, run_date=dt.date(2024, 2, 29), trigger="api", enqueue=False
+        )
+        run = runs.process_run(run=run)
+    today = dt.date.today()
+    import_bytes(tenant, camt053([Entry(999, remittance="NOTHING-KNOWN")], booked=today))
+    reconcile(tenant, today)
+
+    period = selectors.Period.named("30d")
+    mine = selectors.collection_figures([tenant], period)
+    assert mine.runs_by_state == {"completed": 1}
+    assert mine.selected == run.selected_count >= 1
+    theirs = selectors.collection_figures([other_tenant], period)
+    assert (theirs.runs_by_state, theirs.selected) == ({}, 0)
+
+    exceptions = selectors.open_exceptions([tenant])
+    assert exceptions["unknown_receipt"]["under 1 day"] == 1
+    assert sum(exceptions["unknown_receipt"].values()) == 1
+    assert selectors.open_exceptions([other_tenant]) == {}
+
+
+def test_scheduled_jobs_go_by_their_operator_names(operator):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every_5_min = IntervalSchedule.objects.create(every=300, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(
+        name="payments-resync-with-providers",
+        task="payments.resync_with_providers",
+        interval=every_5_min,
+    )
+    page = client_as(operator).get("/admin/").content.decode()
+    jobs = page[page.index("Scheduled jobs") :]
+    assert "Stuck payment check" in jobs
+    assert "janitor" not in jobs.lower()
