@@ -57,3 +57,27 @@ def test_an_agency_finance_officer_sees_their_agencys_dashboard(
     assert page.get_by_role("heading", name="Scheduled jobs").count() == 0
     assert serious_violations(page) == []
     shoot(page, "dashboard-finance-officer")
+
+
+LISTS = [
+    "payments/payment",
+    "payments/refund",
+    "collection/collectionrun",
+    "collection/returnedattempt",
+    "reconciliation/reconciliationexception",
+    "hub/event",
+    "hub/webhookdelivery",
+    "hub/webhookendpoint",
+]
+
+
+def test_the_lists_behind_the_figures_fit_1280_px(page, live_server, working_day):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, operator())
+    too_wide = {}
+    for path in LISTS:
+        assert page.goto(f"{live_server.url}/admin/{path}/").status == 200
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 1280:
+            too_wide[path] = width
+    assert too_wide == {}
