@@ -1,5 +1,10 @@
 """What the admin's landing page shows: the figures of operations.selectors for the
-agencies the signed-in person may see, each with a link to the admin list behind it."""
+agencies the signed-in person may see, each with a link to the admin list behind it.
+
+Each section covers only the agencies where the person may open the list behind it:
+the roles of that list's own ModelAdmin (``view_roles``) decide, so a caseworker sees
+their agency's collections but not its payments, as in the rest of the admin.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.contrib import admin
+from django.contrib.admin.exceptions import NotRegistered
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from collection.models import CollectionRun
+from hub.events.models import WebhookDelivery
 from hub.money import format_money
 from operations import charts, selectors
+from payments.models import Payment
+from reconciliation.models import ReconciliationException
 from tenants.selectors import tenants_for_user
 
 
@@ -69,12 +80,18 @@ def build(request, *, now: dt.datetime | None = None) -> dict:
             filters[f"{date_field}__gte"] = since
         return admin_list(model_path, tenant=agency_pk, **filters)
 
-    sections = [
-        _payments(tenants, period, link),
-        _collections(tenants, period, link),
-        _reconciliation(tenants, now, link),
-        _webhooks(tenants, period, now, link),
-    ]
+    def allowed(model):
+        return _viewable(request.user, model, tenants)
+
+    sections = []
+    if (shown := allowed(Payment)) is not None:
+        sections.append(_payments(shown, period, link))
+    if (shown := allowed(CollectionRun)) is not None:
+        sections.append(_collections(shown, period, link))
+    if (shown := allowed(ReconciliationException)) is not None:
+        sections.append(_reconciliation(shown, now, link))
+    if (shown := allowed(WebhookDelivery)) is not None:
+        sections.append(_webhooks(shown, period, now, link))
     return {
         "period": period,
         "periods": selectors.PERIODS,
@@ -84,6 +101,18 @@ def build(request, *, now: dt.datetime | None = None) -> dict:
         "jobs": _jobs(now) if request.user.is_superuser else None,
         "generated_at": now,
     }
+
+
+def _viewable(user, model, tenants):
+    """``tenants`` narrowed to those whose ``model`` list ``user`` may open; None if none."""
+    if user.is_superuser:
+        return tenants
+    try:
+        roles = list(admin.site.get_model_admin(model).view_roles)
+    except (NotRegistered, AttributeError):
+        return None
+    shown = tenants.filter(pk__in=tenants_for_user(user, roles).values("pk"))
+    return shown if shown.exists() else None
 
 
 def _payments(tenants, period, link) -> Section:

@@ -150,3 +150,11 @@ def test_scheduled_jobs_go_by_their_operator_names(operator):
     jobs = page[page.index("Scheduled jobs") :]
     assert "Stuck payment check" in jobs
     assert "janitor" not in jobs.lower()
+
+
+def test_a_caseworker_sees_collections_but_not_payments(known_figures):
+    page = client_as(staff_user(known_figures.tax, role="caseworker", username="case"))
+    page = page.get("/admin/").content.decode()
+    assert ">Collections</h2>" in page
+    assert ">Payments</h2>" not in page
+    assert "€38,00" not in page
