@@ -18,3 +18,7 @@ class HubConfig(AppConfig):
         # admin changes into the same append-only trail as API writes, without each
         # app's admin having to remember to call us.
         post_save.connect(audit_admin_log_entry, sender=LogEntry, dispatch_uid="hub-audit-admin")
+
+        from hub.observability import webhooks
+
+        webhooks.connect()

@@ -17,6 +17,8 @@ app = Celery("hub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+from hub.observability import tasks as _observability_hooks  # noqa: E402,F401  (signal hooks)
+
 
 @task_prerun.connect
 @task_postrun.connect

@@ -36,6 +36,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("payments.web.urls")),
     path("reconciliation/", include("reconciliation.web.urls")),
+    # Prometheus; protected (operations/web/metrics.py).
+    path("", include("operations.web.urls")),
 ]
 
 

@@ -107,6 +107,8 @@ def send(delivery: WebhookDelivery, *, now=None) -> AttemptResult:
             body=body,
         ),
     }
+    if delivery.event.request_id:  # the API call that caused the event (hub/observability)
+        headers["X-Request-Id"] = delivery.event.request_id
     started = time.monotonic()
     try:
         check_destination(delivery.endpoint.url)
