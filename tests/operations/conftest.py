@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 
 from hub.events.models import WebhookDelivery
 from payments.models import Payment
-from payments.providers.sandbox import pay_with_test_card
+from payments.services.sandbox_payments import pay_with_test_card
 from tenants import services as tenant_services
 from tenants.scope import all_tenants, tenant_scope
 from tests.payments.conftest import DECLINED_CARD, new_payment, paid_payment

@@ -55,7 +55,7 @@ def test_metrics_answer_the_allowed_network_only():
 
 @override_settings(HUB_METRICS_TOKEN=TOKEN)
 def test_metrics_move_when_a_payment_succeeds(tenant, api):
-    from payments.providers.sandbox import pay_with_test_card
+    from payments.services.sandbox_payments import pay_with_test_card
     from tenants.scope import tenant_scope
 
     auth = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}

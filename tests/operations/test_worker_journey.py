@@ -20,7 +20,7 @@ from django.test import override_settings
 
 from hub.celery import app as celery_app
 from payments.models import Payment
-from payments.providers.sandbox import pay_with_test_card
+from payments.services.sandbox_payments import pay_with_test_card
 from tenants.scope import tenant_scope
 from tests.collection.conftest import Collections, random_iban
 from tests.conftest import client_for
