@@ -18,6 +18,7 @@ from collection.schemes import (
     Scheme,
     SequenceType,
 )
+from collection.settings_validation import validate_settings
 from hub.crypto import EncryptedTextField
 from hub.storage import bank_file_storage
 from tenants.ids import PrefixedId
@@ -117,8 +118,6 @@ class CollectionSettings(TenantOwnedModel):
         return f"Collection settings of {self.tenant}"
 
     def clean(self) -> None:
-        from collection.settings_validation import validate_settings
-
         validate_settings(self)
 
     def retry_policy(self) -> RetryPolicy:

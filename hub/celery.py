@@ -7,6 +7,8 @@ from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
+from django.db import close_old_connections
+
 from hub import broker
 
 broker.install()
@@ -14,6 +16,8 @@ broker.install()
 app = Celery("hub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+from hub.observability import tasks as _observability_hooks  # noqa: E402,F401  (signal hooks)
 
 
 @task_prerun.connect
@@ -26,6 +30,4 @@ def close_old_database_connections(sender=None, **kwargs) -> None:
     Tasks run eagerly (inside a caller's transaction) are left alone, as Celery does."""
     if sender is not None and getattr(sender.request, "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()

@@ -15,6 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework import permissions
 
 from hub.api.permissions import ANY_AGENCY_KEY, UNDECLARED, HasApiKeyScope
+from hub.events.catalogue import EVENT_READ_SCOPES
+from tenants.models import ApiKey
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -78,15 +80,11 @@ def undeclared_scopes(route: ApiRoute) -> list[str]:
 
 
 def known_scope(scope: object) -> bool:
-    from tenants.models import ApiKey
-
     return scope in (None, UNDECLARED, ANY_AGENCY_KEY) or scope in ApiKey.Scope.values
 
 
 @checks.register(checks.Tags.security, checks.Tags.urls)
 def check_api_scopes(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from hub.events.catalogue import EVENT_READ_SCOPES
-
     errors = []
     for route in api_routes():
         if not route.scope_protected:

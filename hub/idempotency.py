@@ -26,6 +26,7 @@ from django.utils import timezone
 from hub.errors import Conflict, InvalidRequest
 from hub.models import IdempotencyRecord
 from tenants.models import Tenant
+from tenants.scope import all_tenants
 
 MAX_KEY_LENGTH = 255
 KEY_PATTERN = r"[\x20-\x7e]+"
@@ -135,8 +136,6 @@ def release(record: IdempotencyRecord) -> None:
 
 
 def purge_expired(*, now=None) -> int:
-    from tenants.scope import all_tenants
-
     cutoff = (now or timezone.now()) - RETENTION
     # The retention purge is hub housekeeping over every agency's records.
     with all_tenants():

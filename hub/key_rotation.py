@@ -17,6 +17,8 @@ from django.apps import apps
 from django.db import connection, models, transaction
 
 from hub.crypto import EncryptedTextField, reencrypt, under_current_key
+from hub.storage import FERNET_PREFIX, EncryptedFileSystemStorage
+from tenants.scope import all_tenants
 
 BATCH_SIZE = 500
 
@@ -40,8 +42,6 @@ def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
 
 def encrypted_file_fields() -> list[tuple[type[models.Model], models.FileField]]:
     """File fields whose storage encrypts (hub/storage.py): bank files."""
-    from hub.storage import EncryptedFileSystemStorage
-
     return [
         (model, field)
         for model in apps.get_models()
@@ -52,8 +52,6 @@ def encrypted_file_fields() -> list[tuple[type[models.Model], models.FileField]]
 
 
 def _stored_files(model, field) -> Iterator[str]:
-    from tenants.scope import all_tenants
-
     # Key rotation re-encrypts every stored file, whichever agency owns it.
     with all_tenants():
         names = (
@@ -65,8 +63,6 @@ def _stored_files(model, field) -> Iterator[str]:
 
 
 def _file_is_current(storage, name) -> bool:
-    from hub.storage import FERNET_PREFIX
-
     raw = storage.stored_bytes(name)
     return raw.startswith(FERNET_PREFIX) and under_current_key(raw.decode("ascii"))
 

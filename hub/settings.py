@@ -80,7 +80,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the hub's site: the operator's dashboard (operations/).
+    "operations.apps.HubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -98,9 +99,14 @@ INSTALLED_APPS = [
     "payments",
     "collection",
     "reconciliation",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # First: every answer, a refusal by a later middleware too, carries the request id
+    # and is counted.
+    "hub.observability.request_id.RequestIdMiddleware",
+    "hub.observability.http.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hub.middleware.NulInPathMiddleware",
@@ -112,6 +118,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.middleware.TenantScopeMiddleware",
+    "hub.observability.operator_time.OperatorTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -181,6 +188,8 @@ GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None
 
 LANGUAGE_CODE = "en-gb"
+# The admin shows times in this zone (UTC on hover); storage and the API stay in UTC.
+HUB_OPERATOR_TIME_ZONE = os.environ.get("HUB_OPERATOR_TIME_ZONE", "Europe/Amsterdam")
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -375,26 +384,51 @@ HUB_WEBHOOK_LEASE_SECONDS = int(os.environ.get("HUB_WEBHOOK_LEASE_SECONDS", "120
 # Only a development hub may call webhooks on its own network (SSRF protection).
 HUB_WEBHOOKS_ALLOW_PRIVATE = env_bool("HUB_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
 
+# Operations (docs/operator-guide.md, "Metrics" and "Logs"). /metrics answers only a
+# bearer token equal to HUB_METRICS_TOKEN or a client address inside
+# HUB_METRICS_ALLOWED_NETWORKS. By default a development hub (DEBUG) answers loopback;
+# a production hub answers only the token (behind a proxy every client is loopback).
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+HUB_METRICS_ALLOWED_NETWORKS = env_list(
+    "HUB_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+# Every process of this machine (web, workers, beat) writes its metric samples here;
+# /metrics adds them up (prometheus_client's multiprocess mode, hub/observability/metrics.py).
+HUB_METRICS_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", VAR_DIR / "metrics"))
+HUB_METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(HUB_METRICS_DIR))
+# "json" (one JSON object a line, with the request id) or "text" for a person at a terminal.
+HUB_LOG_FORMAT = os.environ.get("HUB_LOG_FORMAT", "json")
+
 # Every handler redacts (hub/logging.py). Django's defaults give ``django`` and
 # ``django.server`` (the access log, full request line with its query string) handlers
 # of their own without that filter, so both are redefined here: ``django`` goes to the
-# root handler, ``django.server`` keeps its format behind the filter.
+# root handler, ``django.server`` keeps its format behind the filter. In JSON every
+# line carries the request id (hub/observability/json_logs.py); the worker and beat
+# use this configuration too (hub/observability/tasks.py).
+_JSON_LOGS = HUB_LOG_FORMAT == "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "hub.logging.RedactSecretsFilter"}},
     "formatters": {
+        "json": {"()": "hub.observability.json_logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if _JSON_LOGS else "text",
+            "filters": ["redact_secrets"],
+        },
         "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "django.server",
+            "formatter": "json" if _JSON_LOGS else "django.server",
             "filters": ["redact_secrets"],
         },
     },

@@ -3,11 +3,11 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub.api.health import HealthView
-from payments.payment_page import cancel_payment_page, payment_page
-from payments.stripe_webhook import stripe_webhook
+from hub.middleware import error_body
 
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),
@@ -34,22 +34,18 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("webhooks/stripe/<slug:tenant_slug>/", stripe_webhook, name="payments-stripe-webhook"),
-    path("pay/<str:token>/", payment_page, name="payments-hosted-page"),
-    path("pay/<str:token>/cancel/", cancel_payment_page, name="payments-hosted-page-cancel"),
-    path("reconciliation/", include("reconciliation.urls")),
+    path("", include("payments.web.urls")),
+    path("reconciliation/", include("reconciliation.web.urls")),
+    # Prometheus; protected (operations/web/metrics.py).
+    path("", include("operations.web.urls")),
 ]
 
 
 def _json_error(status: int, code: str, message: str):
-    from hub.middleware import error_body
-
     def view(request, exception=None):
         if request.path.startswith("/api/"):
             type_ = "not_found" if status == 404 else "api_error"
             return JsonResponse(error_body(type=type_, code=code, message=message), status=status)
-        from django.views import defaults
-
         if status == 404:
             return defaults.page_not_found(request, exception)
         return defaults.server_error(request)

@@ -18,7 +18,7 @@ from django.urls import path, reverse
 
 from hub.admin_display import money_column
 from hub.money import format_money
-from payments import janitor, ledger, services
+from payments import selectors, services
 from payments.models import (
     Dispute,
     LedgerAccount,
@@ -32,6 +32,7 @@ from payments.models import (
 )
 from payments.providers.base import ProviderError
 from payments.providers.registry import registry
+from payments.services import stuck_payments
 from tenants.admin_scoping import (
     ReadOnlyInline,
     ReadOnlyTenantScopedAdmin,
@@ -96,7 +97,7 @@ class PaymentAdmin(ReadOnlyTenantScopedAdmin):
         changed = unchanged = failed = 0
         for payment in queryset.select_related("tenant", "provider_account"):
             try:
-                if janitor.resync_payment(payment=payment, source="admin_resync"):
+                if stuck_payments.resync_payment(payment=payment, source="admin_resync"):
                     changed += 1
                 else:
                     unchanged += 1
@@ -178,13 +179,13 @@ class LedgerTransactionAdmin(ReadOnlyTenantScopedAdmin):
         tenants = self._allowed_tenants(request, self.view_roles).order_by("name")
         rows = []
         for tenant in tenants:
-            for currency in ledger.currencies(tenant=tenant):
+            for currency in selectors.ledger_currencies(tenant=tenant):
                 rows.append(
                     {
                         "tenant": tenant,
                         "currency": currency,
-                        "balances": ledger.balances(tenant=tenant, currency=currency),
-                        "balanced": ledger.trial_balance_ok(tenant=tenant),
+                        "balances": selectors.ledger_balances(tenant=tenant, currency=currency),
+                        "balanced": selectors.ledger_is_balanced(tenant=tenant),
                     }
                 )
         context = {

@@ -2,7 +2,7 @@
 
 The integrator-facing states follow GOV.UK Pay: created → started → submitted →
 success | failed | cancelled | expired | error. Transitions live in
-payments/state_machine.py and nowhere else.
+payments/services/transitions.py and nowhere else.
 """
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -135,7 +135,7 @@ class Payment(TenantOwnedModel):
         max_length=64, null=True, blank=True, unique=True, editable=False
     )
     provider_checked_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the janitor last asked the provider"
+        null=True, blank=True, help_text="When the stuck-payment check last asked the provider"
     )
     fee = models.BigIntegerField(default=0, help_text="Provider fee, minor units")
     fee_recorded_at = models.DateTimeField(

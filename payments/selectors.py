@@ -3,14 +3,74 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, Q, QuerySet, Sum
 
-from payments.models import Payment, PaymentState, ProviderAccount, Refund
-from payments.state_machine import PAYABLE
+from hub.iterables import batched
+from payments.models import (
+    Dispute,
+    LedgerAccount,
+    LedgerLine,
+    Payment,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentState,
+    ProviderAccount,
+    Refund,
+)
+from payments.rules.states import PAYABLE
 from tenants.models import Service, Tenant
-from tenants.scope import all_tenants
+from tenants.scope import acting_for, all_tenants
+
+# The ledger --------------------------------------------------------------------
+
+
+def ledger_balances(*, tenant: Tenant, currency: str) -> dict[str, int]:
+    """Every account's balance, debit minus credit (credit-normal accounts are negative)."""
+    result = dict.fromkeys(LedgerAccount.values, 0)
+    with acting_for(tenant):
+        rows = (
+            LedgerLine.objects.filter(currency=currency)
+            .values("account")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
+        )
+        for row in rows:
+            result[row["account"]] = (row["debit"] or 0) - (row["credit"] or 0)
+    return result
+
+
+def ledger_currencies(*, tenant: Tenant) -> list[str]:
+    with acting_for(tenant):
+        return sorted(LedgerLine.objects.values_list("currency", flat=True).distinct().order_by())
+
+
+def ledger_is_balanced(*, tenant: Tenant) -> bool:
+    """Debits equal credits per currency, within every transaction, in one currency each."""
+    with acting_for(tenant):
+        per_currency = (
+            LedgerLine.objects.values("currency")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
+        )
+        if any(row["debit"] != row["credit"] for row in per_currency):
+            return False
+        unbalanced = (
+            LedgerLine.objects.values("transaction_id")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .filter(~Q(debit=F("credit")))
+            .order_by()
+        )
+        if unbalanced.exists():
+            return False
+        return not LedgerLine.objects.exclude(currency=F("transaction__currency")).exists()
+
+
+# Payments and refunds -----------------------------------------------------------
 
 
 def payment_by_provider_reference(tenant: Tenant, ref: str) -> Payment | None:
@@ -100,4 +160,360 @@ def payments_awaiting_fee(
 def stuck_refunds(*, before: datetime) -> QuerySet[Refund]:
     return Refund.objects.filter(state=Refund.State.SUBMITTED, created_at__lte=before).order_by(
         "created_at"
+    )
+
+
+# --- facts for reconciliation ---------------------------------------------------------
+#
+# Reconciliation reads every payment, refund and return of a period and the ones a
+# statement's references name. It gets them here as plain frozen values, not model
+# instances: payments owns its tables (nothing outside it queries them or can save a
+# row it was handed), and a run reads many thousands of rows, where building a Django
+# model per row was most of its time. ``excluding`` is the caller's
+# ``Exists(... OuterRef("pk"))`` naming rows to leave out (reconciliation: those it
+# matched already), so the exclusion stays one anti-join in the same query.
+
+S = PaymentState
+# Not finished yet: the money may still come in.
+NOT_YET_COLLECTED = frozenset({S.CREATED, S.STARTED, S.SUBMITTED})
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFacts:
+    """What another app may know about a payment and its money."""
+
+    pk: str
+    provider: str
+    method: str
+    state: str
+    amount: int
+    fee: int
+    currency: str
+    reference: str
+    payer: str
+    finished_at: datetime | None
+    collected_at: datetime | None = None  # when the money came in
+    returned_at: datetime | None = None  # when a collected direct debit went back
+
+    @property
+    def collected(self) -> bool:
+        """The money came in (and, for a returned direct debit, went back later)."""
+        return self.state == S.SUCCESS or self.returned_at is not None
+
+    @property
+    def awaiting_collection(self) -> bool:
+        return self.state in NOT_YET_COLLECTED
+
+    @property
+    def is_direct_debit(self) -> bool:
+        return self.method == PaymentMethod.DIRECT_DEBIT
+
+    @property
+    def may_be_returned(self) -> bool:
+        """A direct debit the payer's bank can still take back (not returned yet)."""
+        return self.returned_at is None and self.state in (S.SUCCESS, S.SUBMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundFacts:
+    """A paid refund, with what it shows as on a statement (its payment's channel)."""
+
+    pk: str
+    provider_reference: str
+    amount: int
+    finished_at: datetime | None
+    created_at: datetime
+    provider: str
+    method: str
+    currency: str
+    reference: str  # the payment's
+    payer: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeFacts:
+    pk: str
+    status: str
+
+
+_PAYMENT_FIELDS = (
+    "id",
+    "provider",
+    "method",
+    "state",
+    "amount",
+    "fee",
+    "currency",
+    "reference",
+    "constituent__name",
+    "metadata__payer_name",
+    "finished_at",
+)
+_REFUND_FIELDS = (
+    "id",
+    "provider_reference",
+    "amount",
+    "finished_at",
+    "created_at",
+    "payment__provider",
+    "payment__method",
+    "payment__currency",
+    "payment__reference",
+    "payment__constituent__name",
+    "payment__metadata__payer_name",
+)
+
+
+def payment_facts(payment_ids: Collection[str]) -> list[PaymentFacts]:
+    """The payments with these ids (the agency's; unknown ids are left out)."""
+    return _payment_facts(Payment.objects.filter(pk__any=list(payment_ids)))
+
+
+def payment_by_id(payment_id: str) -> Payment | None:
+    """The payment to hand to a payments service (record_direct_debit_return)."""
+    return Payment.objects.filter(pk=payment_id).first()
+
+
+def payments_named_by(tokens: Collection[str]) -> dict[str, set[str]]:
+    """{payment id: the tokens naming it}: a token names a payment when it is its hub id
+    (``pay_…``), its provider reference or the agency's reference."""
+    hub_ids = [token for token in tokens if token.startswith("pay_")]
+    by_field = [("pk", hub_ids), ("provider_reference", tokens), ("reference", tokens)]
+    hits: dict[str, set[str]] = defaultdict(set)
+    for name, values in by_field:
+        if not values:
+            continue
+        rows = Payment.objects.filter(**{f"{name}__any": list(values)}).values_list(
+            "pk", "provider_reference", "reference"
+        )
+        for pk, provider_reference, reference in rows:
+            named = {"pk": pk, "provider_reference": provider_reference, "reference": reference}
+            hits[pk].add(named[name])
+    return hits
+
+
+def collected_payments(
+    *,
+    finished_from: datetime | None = None,
+    finished_before: datetime | None = None,
+    currency: str | None = None,
+    direct_debits_only: bool = False,
+    batch_reference: str | None = None,
+    not_provider: str | None = None,
+    net_amounts: Collection[int] | None = None,
+    tolerance: int = 0,
+    excluding: Exists | None = None,
+) -> list[PaymentFacts]:
+    """Successful payments, filtered by when they finished, currency, direct debits
+    only, the collection run (``batch_reference``: its pain.008 PmtInfId), a provider
+    they were not made through, and their amount net of fee (``net_amounts`` ±
+    ``tolerance``)."""
+    payments = Payment.objects.filter(state=S.SUCCESS)
+    if batch_reference is not None:
+        payments = payments.filter(metadata__batch_reference=batch_reference)
+    if currency is not None:
+        payments = payments.filter(currency=currency)
+    if direct_debits_only:
+        payments = payments.filter(method=PaymentMethod.DIRECT_DEBIT)
+    if finished_from is not None:
+        payments = payments.filter(finished_at__gte=finished_from)
+    if finished_before is not None:
+        payments = payments.filter(finished_at__lt=finished_before)
+    if not_provider is not None:
+        payments = payments.exclude(provider=not_provider)
+    payments = _excluding(payments, excluding)
+    if net_amounts is not None:
+        payments = payments.alias(net_amount=F("amount") - F("fee")).filter(
+            _amount_filter("net_amount", sorted(set(net_amounts)), tolerance)
+        )
+    return _payment_facts(payments)
+
+
+def collected_payments_in_chunks(
+    *,
+    finished_from: datetime,
+    finished_before: datetime,
+    chunk_size: int,
+    excluding: Exists | None = None,
+) -> Iterator[list[PaymentFacts]]:
+    """Successful payments that finished in [finished_from, finished_before), in chunks.
+
+    One query read through a server-side cursor (PostgreSQL) as the chunks are consumed:
+    one pass over the rows, and memory stays that of one chunk."""
+    payments = Payment.objects.filter(
+        state=S.SUCCESS, finished_at__gte=finished_from, finished_at__lt=finished_before
+    )
+    rows = _excluding(payments, excluding).values_list(*_PAYMENT_FIELDS)
+    for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size):
+        yield _facts_from_rows(chunk)
+
+
+def returned_debits_in_chunks(
+    *,
+    collected: bool,
+    moment_from: datetime,
+    moment_before: datetime,
+    chunk_size: int,
+    excluding: Exists | None = None,
+) -> Iterator[list[PaymentFacts]]:
+    """Collected direct debits the bank took back whose collection (``collected``) or
+    return happened in [moment_from, moment_before), in chunks (streamed as above).
+
+    A returned debit's ``finished_at`` is its return, so its collection is found in its
+    timeline."""
+    moment = S.SUCCESS if collected else S.FAILED
+    events = PaymentEvent.objects.filter(
+        applied=True, to_state=moment, occurred_at__gte=moment_from, occurred_at__lt=moment_before
+    )
+    returned = Payment.objects.filter(
+        state=S.FAILED,
+        pk__in=PaymentEvent.objects.filter(
+            applied=True, from_state=S.SUCCESS, to_state=S.FAILED
+        ).values("payment_id"),
+    ).filter(pk__in=events.values("payment_id"))
+    rows = _excluding(returned, excluding).values_list(*_PAYMENT_FIELDS)
+    for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size):
+        facts = []
+        for payment in _facts_from_rows(chunk):
+            when = payment.collected_at if collected else payment.returned_at
+            if when is not None and moment_from <= when < moment_before:
+                facts.append(payment)
+        if facts:
+            yield facts
+
+
+def payment_labels(payment_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """{payment id: (the agency's reference, the registered payer's name or "")}."""
+    rows = Payment.objects.filter(pk__any=list(payment_ids)).values_list(
+        "pk", "reference", "constituent__name"
+    )
+    return {pk: (reference, name or "") for pk, reference, name in rows}
+
+
+def paid_refunds(
+    *, ids: Collection[str] | None = None, provider_references: Collection[str] | None = None
+) -> list[RefundFacts]:
+    refunds = _paid_refunds()
+    if ids is not None:
+        refunds = refunds.filter(pk__any=list(ids))
+    if provider_references is not None:
+        refunds = refunds.filter(provider_reference__any=list(provider_references))
+    return [_refund_facts(row) for row in refunds.values_list(*_REFUND_FIELDS)]
+
+
+def paid_refunds_in_chunks(
+    *,
+    finished_from: datetime,
+    finished_before: datetime,
+    chunk_size: int,
+    excluding: Exists | None = None,
+) -> Iterator[list[RefundFacts]]:
+    """Refunds paid in [finished_from, finished_before), in chunks (streamed as above)."""
+    refunds = _paid_refunds().filter(
+        finished_at__gte=finished_from, finished_at__lt=finished_before
+    )
+    rows = _excluding(refunds, excluding).values_list(*_REFUND_FIELDS)
+    for chunk in batched(rows.iterator(chunk_size=chunk_size), chunk_size):
+        yield [_refund_facts(row) for row in chunk]
+
+
+def dispute_by_provider_reference(references: Collection[str]) -> DisputeFacts | None:
+    """The (latest) dispute a provider knows by one of ``references`` (``dp_…``)."""
+    row = (
+        Dispute.objects.filter(provider_reference__any=list(references))
+        .values_list("pk", "status")
+        .first()
+    )
+    return DisputeFacts(*row) if row is not None else None
+
+
+def active_provider_accounts(*, provider: str) -> list[ProviderAccount]:
+    """The agency's active accounts with ``provider`` (their credentials included)."""
+    return list(ProviderAccount.objects.filter(provider=provider, active=True))
+
+
+def provider_account_by_id(account_id: str, *, provider: str) -> ProviderAccount | None:
+    return ProviderAccount.objects.filter(pk=account_id, provider=provider).first()
+
+
+def _paid_refunds() -> QuerySet[Refund]:
+    return Refund.objects.filter(state=Refund.State.SUCCESS)
+
+
+def _excluding(queryset: QuerySet, excluding: Exists | None) -> QuerySet:
+    return queryset if excluding is None else queryset.exclude(excluding)
+
+
+def _amount_filter(name: str, amounts: list[int], tolerance: int) -> Q:
+    if tolerance == 0:
+        return Q(**{f"{name}__in": amounts})
+    condition = Q()
+    for amount in amounts:
+        condition |= Q(**{f"{name}__range": (amount - tolerance, amount + tolerance)})
+    return condition
+
+
+def _payment_facts(payments: QuerySet[Payment]) -> list[PaymentFacts]:
+    return _facts_from_rows(list(payments.values_list(*_PAYMENT_FIELDS)))
+
+
+def _facts_from_rows(rows: list[tuple]) -> list[PaymentFacts]:
+    """PaymentFacts from ``values_list(*_PAYMENT_FIELDS)`` rows, with their money moments.
+
+    A success's finished_at is its collection; only failed direct debits (a return is a
+    failure) need their timeline read, in one query for all of them."""
+    failed = [row[0] for row in rows if row[3] == S.FAILED and row[2] == PaymentMethod.DIRECT_DEBIT]
+    moments: dict[str, dict[str, datetime]] = defaultdict(dict)
+    if failed:
+        events = PaymentEvent.objects.filter(payment_id__any=failed, applied=True).order_by(
+            "occurred_at"
+        )
+        for payment_id, from_state, to_state, occurred_at in events.values_list(
+            "payment_id", "from_state", "to_state", "occurred_at"
+        ):
+            if to_state == S.SUCCESS:
+                moments[payment_id].setdefault("collected", occurred_at)
+            elif from_state == S.SUCCESS and to_state == S.FAILED:
+                moments[payment_id].setdefault("returned", occurred_at)
+    facts = []
+    for row in rows:
+        pk, provider, method, state, amount, fee, currency, reference, name, payer, done = row
+        if state == S.SUCCESS:
+            collected_at, returned_at = done, None
+        else:
+            found = moments.get(pk, {})
+            collected_at, returned_at = found.get("collected"), found.get("returned")
+        facts.append(
+            PaymentFacts(
+                pk=pk,
+                provider=provider,
+                method=method,
+                state=state,
+                amount=amount,
+                fee=fee,
+                currency=currency,
+                reference=reference,
+                payer=name or (payer if isinstance(payer, str) else ""),
+                finished_at=done,
+                collected_at=collected_at,
+                returned_at=returned_at,
+            )
+        )
+    return facts
+
+
+def _refund_facts(row: tuple) -> RefundFacts:
+    pk, provider_reference, amount, finished, created, provider, method, currency = row[:8]
+    reference, name, payer = row[8:]
+    return RefundFacts(
+        pk=pk,
+        provider_reference=provider_reference,
+        amount=amount,
+        finished_at=finished,
+        created_at=created,
+        provider=provider,
+        method=method,
+        currency=currency,
+        reference=reference,
+        payer=name or str(payer or ""),
     )

@@ -4,7 +4,8 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from payments import janitor, services
+from payments import services
+from payments.services import stuck_payments
 
 
 @shared_task(name="payments.expire_unfinished_payments")
@@ -15,5 +16,5 @@ def expire_unfinished_payments() -> int:
 
 @shared_task(name="payments.resync_with_providers")
 def resync_with_providers() -> dict:
-    """Beat, every five minutes: the janitor (stuck payments, late fees, open refunds)."""
-    return asdict(janitor.run())
+    """Beat, every five minutes: the stuck-payment check (payments, late fees, open refunds)."""
+    return asdict(stuck_payments.run())

@@ -245,7 +245,7 @@ class StatementLineDetail(TenantOwnedModel):
 
 class ReconciliationRun(TenantOwnedModel):
     class State(models.TextChoices):
-        # Committed batch by batch (see reconciliation/runs.py): "running" until the
+        # Committed batch by batch (see reconciliation/services/runs.py): "running" until the
         # last batch, "abandoned" when it stopped half-way (its report is partial; the
         # matches it made are real and the next run of the period reports them).
         RUNNING = "running"

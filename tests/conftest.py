@@ -54,6 +54,28 @@ def _skip_postgres_tests_without_postgres(items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_metric_files_of_finished_processes():
+    """Every process writes metric samples to files named by its pid (hub/observability/
+    metrics.py); those of earlier test runs' processes would only slow every scrape."""
+    from django.conf import settings
+
+    for path in settings.HUB_METRICS_DIR.glob("*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttle_cache():
     from django.core.cache import cache

@@ -116,7 +116,7 @@ def make_payment_event(tenant):
 
 
 def _paid_sandbox_payment(tenant):
-    from payments.providers.sandbox import pay_with_test_card
+    from payments.services.sandbox_payments import pay_with_test_card
 
     return pay_with_test_card(payment=_sandbox_payment(tenant), card_number="4242424242424242")
 
@@ -130,8 +130,8 @@ def make_refund(tenant):
 
 @factory("payments.Dispute")
 def make_dispute(tenant):
-    from payments.disputes import record_dispute
     from payments.providers.base import DisputeReport
+    from payments.services.disputes import record_dispute
 
     report = DisputeReport(
         provider_reference=f"dp_{os.urandom(8).hex()}",

@@ -35,8 +35,8 @@ PROBES = [
         "payments.providers.sandbox.SandboxProvider",
         "start_payment",
     ),
-    ("create_payment: timeline row", "payments.state_machine", "_timeline"),
-    ("outbox: event row", "payments.state_machine", "publish"),
+    ("create_payment: timeline row", "payments.services.transitions", "_timeline"),
+    ("outbox: event row", "payments.services.transitions", "publish"),
     # The commit hook that hands the event to Celery (its name has changed over time).
     ("outbox: enqueue dispatch on commit (Redis)", "hub.events.outbox._Batch", "flush"),
     ("outbox: enqueue dispatch on commit (Redis)", "hub.events.outbox", "_enqueue_dispatch"),

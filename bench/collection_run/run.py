@@ -2,20 +2,22 @@
 
     .venv/bin/python bench/collection_run/run.py                      # 10,000 then 100,000
     .venv/bin/python bench/collection_run/run.py --sizes 1000 --workers 2
+    .venv/bin/python bench/collection_run/run.py --sizes 100000 --workers 2 --scale-out
 
 What is timed is the hub's real path, through the services, on PostgreSQL:
 
   select   ``runs.start_run`` per agency: the due instalments (one indexed query on the
            submission date), the run row and its chunks of 500.
   collect  ``runs.collect_chunk`` for every chunk, spread over --workers processes as
-           Celery would spread the chunk tasks: per instalment a row-locked claim
-           (FOR UPDATE SKIP LOCKED), the attempt, ``payments.create_payment`` and
-           ``payments.submit_direct_debit`` (payment row, timeline, payment.created and
-           payment.submitted events), the instalment.submitted event, and, per agency,
-           the pain.008 file (.08 by default) built and validated against its XSD.
+           Celery would spread the chunk tasks: per batch of 50 a row-locked claim
+           (FOR UPDATE SKIP LOCKED), then set-based writes: payments' bulk service
+           (payments, timeline, payment.created and payment.submitted events, one
+           statement each), the attempts, the instalments and the instalment.submitted
+           events; per agency, the pain.008 file (.08 by default) built and validated
+           against its XSD.
   settle   ``outcomes.confirm_matured_collections`` on the settlement date, spread over
-           the same processes by agency: ``payments.confirm_direct_debit`` per payment,
-           which posts the double-entry ledger and publishes payment.succeeded.
+           the same processes by agency: ``payments.confirm_direct_debits`` per batch of
+           200, which posts the double-entry ledger and publishes payment.succeeded.
 
 The events land in the outbox and their dispatch is queued on Redis on commit, as in
 production; no dispatcher consumes them during the run (that cost belongs to the
@@ -117,7 +119,7 @@ def _ibans(count: int) -> list[str]:
     return found
 
 
-def make_agencies(size: int) -> list:
+def make_agencies(size: int, label: str = "") -> list:
     """``size`` due instalments spread evenly over 20 agencies, made with bulk inserts."""
     from collection.models import (
         CollectionSettings,
@@ -138,7 +140,7 @@ def make_agencies(size: int) -> list:
     with all_tenants():
         for number in range(TENANTS):
             tenant = tenant_services.create_tenant(
-                slug=f"bench-{size}-{number:02d}", name=f"Bench agency {number}"
+                slug=f"bench{label}-{size}-{number:02d}", name=f"Bench agency {number}"
             )
             CollectionSettings.objects.create(tenant=tenant, **CREDITOR)
             service = tenant_services.create_service(
@@ -382,7 +384,7 @@ def verify(tenants: list, size: int) -> dict:
 
     from collection.models import CollectionAttempt, CollectionRun, Instalment
     from collection.schemes import validate_pain008
-    from payments import ledger
+    from payments import selectors as payments_selectors
     from payments.models import LedgerLine, Payment
     from tenants.scope import all_tenants
 
@@ -409,7 +411,7 @@ def verify(tenants: list, size: int) -> dict:
             "file_transactions": sum(r.file.read().count(b"<EndToEndId>") for r in runs if r.file),
         }
         duplicates = attempts.values("instalment").annotate(n=Count("id")).filter(n__gt=1).count()
-        balanced = all(ledger.trial_balance_ok(tenant=t) for t in tenants)
+        balanced = all(payments_selectors.ledger_is_balanced(tenant=t) for t in tenants)
         for run in runs[:1]:
             run.file.open("rb")
             validate_pain008(run.file.read())
@@ -440,6 +442,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="also run each size with 1 worker process, on agencies of its own, and print "
+        "the time with --workers against the time with 1 (aim: at most 0.6 with 2)",
+    )
     args = parser.parse_args()
 
     configure_environment()
@@ -452,7 +460,7 @@ def main() -> None:
         f"PostgreSQL {connection.cursor().connection.info.server_version}, "
         f"{os.cpu_count()} CPUs"
     )
-    rows = []
+    rows, scale_rows = [], []
     for size in args.sizes:
         started = time.perf_counter()
         tenants = make_agencies(size)
@@ -471,6 +479,17 @@ def main() -> None:
             f"ledger lines), {summary['files']} pain.008 files"
         )
         rows.append((size, baseline, timings, total))
+        if args.scale_out and args.workers > 1:
+            single_tenants = make_agencies(size, label="-single")
+            single = collection_run(single_tenants, 1)
+            verify(single_tenants, size)
+            single_total = sum(single.values())
+            scale_rows.append((size, single_total, total))
+            print(
+                f"  1 worker: {single_total:.1f} s (select {single['select']:.1f}, collect "
+                f"{single['collect']:.1f}, settle {single['settle']:.1f}); "
+                f"{args.workers} workers / 1 worker = {total / single_total:.2f}"
+            )
 
     print(
         "\n  instalments | COPY baseline | collection run (select+collect+settle) | per instalment | run / COPY"
@@ -479,7 +498,12 @@ def main() -> None:
         print(
             f"  {size:>11,} | {baseline:>10.2f} s | {total:>10.1f} s "
             f"({timings['select']:.1f} + {timings['collect']:.1f} + {timings['settle']:.1f})"
-            f"{'':>8} | {total / size * 1e3:>9.2f} ms | {total / baseline:>8.0f}x"
+            f"{'':>8} | {total / size * 1e3:>9.2f} ms | {total / baseline:>8.1f}x"
+        )
+    for size, single_total, total in scale_rows:
+        print(
+            f"  scale-out at {size:,}: {args.workers} workers {total:.1f} s, 1 worker "
+            f"{single_total:.1f} s, ratio {total / single_total:.2f} (aim: <= 0.6 with 2)"
         )
 
 

@@ -27,6 +27,7 @@ from collection.schemes import (
 )
 from collection.selectors import collection_settings
 from collection.services.payloads import mandate_payload
+from collection.services.plans import end_plan
 from hub.errors import Conflict, InvalidRequest, RuleViolation
 from hub.events.outbox import publish
 from registration.selectors import visible_constituent
@@ -226,8 +227,6 @@ def end_mandate(*, mandate: Mandate, state: str, reason: str) -> bool:
 
     Runs inside the caller's transaction; False if the mandate had already ended.
     """
-    from collection.services.plans import end_plan
-
     mandate = Mandate.objects.select_for_update().get(pk=mandate.pk)
     if mandate.state not in LIVE:
         return False

@@ -74,8 +74,9 @@ from collection.schemes import (
 from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, due_instalments
 from collection.services import debts
 from collection.services.payloads import instalment_payload, run_payload
+from hub import bulk
 from hub.errors import HubError, RuleViolation
-from hub.events.outbox import publish
+from hub.events.outbox import EventSpec, publish, publish_many
 from payments import services as payments
 from payments.models import PaymentMethod
 from tenants.models import Tenant
@@ -209,9 +210,16 @@ def _due_in_chunk(run: CollectionRun, chunk: CollectionChunk):
 
 
 def collect_chunk(
-    *, chunk: CollectionChunk, batch_size: int = BATCH_SIZE, throttle: float = 0.0
+    *,
+    chunk: CollectionChunk,
+    batch_size: int = BATCH_SIZE,
+    throttle: float = 0.0,
+    one_by_one: bool = False,
 ) -> ChunkOutcome:
-    """Present every still-due instalment of ``chunk``. Safe to run twice, or at once."""
+    """Present every still-due instalment of ``chunk``. Safe to run twice, or at once.
+
+    ``one_by_one`` presents through the single-payment services (see ``_claim_batch``).
+    """
     outcome = ChunkOutcome()
     chunk = CollectionChunk.objects.select_related("run__tenant").get(pk=chunk.pk)
     run = chunk.run
@@ -226,7 +234,9 @@ def collect_chunk(
         if _runs_paused(run.tenant_id):
             outcome.paused = True
             return outcome
-        claimed = _claim_batch(run, chunk, collector, settings, batch_size, outcome)
+        claimed = _claim_batch(
+            run, chunk, collector, settings, batch_size, outcome, one_by_one=one_by_one
+        )
         if claimed is None:
             break
         _mark_progress(chunk)
@@ -254,13 +264,17 @@ def _claim_batch(
     settings: CollectionSettings,
     batch_size: int,
     outcome: ChunkOutcome,
+    *,
+    one_by_one: bool = False,
 ) -> list[CollectionAttempt] | None:
     """One transaction: lock up to ``batch_size`` due instalments and present them.
 
     Returns the attempts still to hand to an external provider, or None when nothing in
-    the chunk could be locked (all presented, or held by another worker).
+    the chunk could be locked (all presented, or held by another worker). The batch is
+    written set-based (``_present_batch``: one statement per table); ``one_by_one``
+    presents each instalment through the single-payment services instead, the
+    reference the bulk path is tested against.
     """
-    to_submit: list[CollectionAttempt] = []
     with transaction.atomic():
         instalments = list(
             _due_in_chunk(run, chunk)
@@ -270,9 +284,13 @@ def _claim_batch(
         )
         if not instalments:
             return None
+        if one_by_one:
+            attempts = [_present(run, i, collector, settings, outcome) for i in instalments]
+        else:
+            attempts = _present_batch(run, instalments, collector, settings, outcome)
         presented: dict[str, dt.date] = {}
-        for instalment in instalments:
-            attempt = _present(run, instalment, collector, settings, outcome)
+        to_submit: list[CollectionAttempt] = []
+        for instalment, attempt in zip(instalments, attempts, strict=True):
             if attempt is None:
                 continue
             mandate_id = instalment.mandate_id
@@ -283,6 +301,97 @@ def _claim_batch(
                 to_submit.append(attempt)
         _mark_mandates_presented(presented)
     return to_submit
+
+
+def _present_batch(
+    run: CollectionRun,
+    instalments: list[Instalment],
+    collector: CollectionProviderPlugin,
+    settings: CollectionSettings,
+    outcome: ChunkOutcome,
+) -> list[CollectionAttempt | None]:
+    """``_present`` for a whole locked batch, with the same rows, events and refusals:
+    the payments in one call to payments' bulk service, then one INSERT of attempts,
+    one UPDATE of instalments and one INSERT of events."""
+    attempts = [_new_attempt(run, instalment, settings) for instalment in instalments]
+    requests = [
+        payments.DirectDebitRequest(
+            service=instalment.debt.service,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            description=_payment_description(instalment),
+            reference=instalment.debt.reference,
+            constituent_id=instalment.debt.constituent_id,
+            metadata=_payment_metadata(instalment, attempt),
+            # A bank file needs no outside call: the debit is submitted as it is
+            # recorded, under the end-to-end id the collector gives it.
+            provider_reference="" if collector.external else collector.submit(attempt=attempt),
+        )
+        for instalment, attempt in zip(instalments, attempts, strict=True)
+    ]
+    created = payments.create_direct_debits(
+        tenant=run.tenant, provider=run.provider, requests=requests
+    )
+    open_siblings = _open_instalments_per_mandate(instalments)
+    presented: list[CollectionAttempt | None] = []
+    written: list[tuple[Instalment, CollectionAttempt]] = []
+    for instalment, attempt, payment in zip(instalments, attempts, created, strict=True):
+        attempt.sequence_type = _sequence_type(instalment, open_siblings)
+        if isinstance(payment, HubError):
+            _refuse(attempt, instalment, payment, outcome)
+            # The refused instalment is no longer open: a later one on the same mandate
+            # may now be its last (FNAL), exactly as when presented one by one.
+            open_siblings[instalment.mandate_id] -= 1
+            presented.append(None)
+            continue
+        attempt.payment = payment
+        if not collector.external:
+            attempt.state = A.SUBMITTED
+        instalment.state = Instalment.State.SUBMITTED
+        written.append((instalment, attempt))
+        presented.append(attempt)
+    if not written:
+        return presented
+    _insert_attempts([attempt for _, attempt in written])
+    changed = ["state", "attempt_count", "first_presented_on", "updated_at"]
+    bulk.update(
+        Instalment,
+        [{"pk": i.pk, **{name: getattr(i, name) for name in changed}} for i, _ in written],
+        changed,
+    )
+    submitted = [
+        EventSpec(
+            run.tenant,
+            events.INSTALMENT_SUBMITTED,
+            instalment.pk,
+            instalment_payload(instalment, attempt),
+        )
+        for instalment, attempt in written
+        if attempt.state == A.SUBMITTED
+    ]
+    if submitted:
+        publish_many(submitted)
+    outcome.submitted += len(submitted)
+    return presented
+
+
+def _open_instalments_per_mandate(instalments: list[Instalment]) -> dict[str, int]:
+    """Open instalments per mandate of the batch (one query), for ``_sequence_type``."""
+    mandate_ids = {instalment.mandate_id for instalment in instalments}
+    counts = dict.fromkeys(mandate_ids, 0)
+    rows = (
+        Instalment.objects.filter(
+            tenant_id=instalments[0].tenant_id,
+            mandate_id__in=mandate_ids,
+            state__in=OPEN_INSTALMENT_STATES,
+        )
+        .values("mandate_id")
+        .annotate(open=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["mandate_id"]] = row["open"]
+    return counts
 
 
 def _mark_mandates_presented(presented: dict[str, dt.date]) -> None:
@@ -304,7 +413,7 @@ def _mark_mandates_presented(presented: dict[str, dt.date]) -> None:
         ).update(first_collection_presented=True, last_presented_on=day)
 
 
-def _sequence_type(instalment: Instalment) -> str:
+def _sequence_type(instalment: Instalment, open_siblings: dict[str, int] | None = None) -> str:
     """The SEPA sequence type of this presentation (Bacs files carry none: RCUR is stored).
 
     * a one-off mandate: OOFF, on every attempt (a rejected OOFF is presented again as one);
@@ -322,17 +431,27 @@ def _sequence_type(instalment: Instalment) -> str:
         return SequenceType.ONE_OFF.value
     if not mandate.first_collection_presented:
         return SequenceType.FIRST.value
-    if instalment.plan.ends_mandate and not _other_open_instalments(instalment).exists():
+    if instalment.plan.ends_mandate and not _has_other_open_instalments(instalment, open_siblings):
         return SequenceType.FINAL.value
     return SequenceType.RECURRING.value
 
 
-def _other_open_instalments(instalment: Instalment):
-    return Instalment.objects.filter(
-        tenant_id=instalment.tenant_id,
-        mandate_id=instalment.mandate_id,
-        state__in=OPEN_INSTALMENT_STATES,
-    ).exclude(pk=instalment.pk)
+def _has_other_open_instalments(
+    instalment: Instalment, open_siblings: dict[str, int] | None
+) -> bool:
+    """Anything else still open on the mandate? ``open_siblings`` (the batch's counts,
+    this instalment included) saves the query per instalment."""
+    if open_siblings is not None:
+        return open_siblings[instalment.mandate_id] > 1
+    return (
+        Instalment.objects.filter(
+            tenant_id=instalment.tenant_id,
+            mandate_id=instalment.mandate_id,
+            state__in=OPEN_INSTALMENT_STATES,
+        )
+        .exclude(pk=instalment.pk)
+        .exists()
+    )
 
 
 def _end_to_end_id(attempt_id: str) -> str:
@@ -340,15 +459,10 @@ def _end_to_end_id(attempt_id: str) -> str:
     return attempt_id.replace("_", "-").upper()
 
 
-def _present(
-    run: CollectionRun,
-    instalment: Instalment,
-    collector: CollectionProviderPlugin,
-    settings: CollectionSettings,
-    outcome: ChunkOutcome,
-) -> CollectionAttempt | None:
-    """Write the attempt and its payment for a locked instalment (inside the batch)."""
-    debt = instalment.debt
+def _new_attempt(
+    run: CollectionRun, instalment: Instalment, settings: CollectionSettings
+) -> CollectionAttempt:
+    """The next attempt at a locked instalment (unsaved), and the instalment's counters."""
     scheme = Scheme(instalment.scheme)
     number = instalment.attempt_count + 1
     attempt = CollectionAttempt(
@@ -359,7 +473,6 @@ def _present(
         scheme=scheme.value,
         amount=instalment.amount,
         currency=instalment.currency,
-        sequence_type=_sequence_type(instalment),
         collection_date=run_collection_date(
             instalment.collect_on,
             run.run_date,
@@ -371,22 +484,45 @@ def _present(
     instalment.attempt_count = number
     instalment.first_presented_on = instalment.first_presented_on or attempt.collection_date
     instalment.updated_at = timezone.now()
+    return attempt
+
+
+def _payment_description(instalment: Instalment) -> str:
+    return f"{instalment.debt.description} ({instalment.sequence})"[:255]
+
+
+def _payment_metadata(instalment: Instalment, attempt: CollectionAttempt) -> dict:
+    return {
+        "collection_attempt": attempt.pk,
+        "instalment": instalment.pk,
+        "debt": instalment.debt_id,
+        "end_to_end_id": attempt.end_to_end_id,
+    }
+
+
+def _present(
+    run: CollectionRun,
+    instalment: Instalment,
+    collector: CollectionProviderPlugin,
+    settings: CollectionSettings,
+    outcome: ChunkOutcome,
+) -> CollectionAttempt | None:
+    """Write the attempt and its payment for one locked instalment through the
+    single-payment services (the reference for ``_present_batch``)."""
+    debt = instalment.debt
+    attempt = _new_attempt(run, instalment, settings)
+    attempt.sequence_type = _sequence_type(instalment)
     try:
         payment = payments.create_payment(
             tenant=run.tenant,
             service=debt.service,
             amount=attempt.amount,
             currency=attempt.currency,
-            description=f"{debt.description} ({instalment.sequence})"[:255],
+            description=_payment_description(instalment),
             reference=debt.reference,
             method=PaymentMethod.DIRECT_DEBIT,
             constituent=debt.constituent_id,
-            metadata={
-                "collection_attempt": attempt.pk,
-                "instalment": instalment.pk,
-                "debt": debt.pk,
-                "end_to_end_id": attempt.end_to_end_id,
-            },
+            metadata=_payment_metadata(instalment, attempt),
             provider=run.provider,
         )
     except HubError as exc:
@@ -418,6 +554,15 @@ def _insert_attempt(attempt: CollectionAttempt) -> None:
         raise DuplicateAttempt(
             f"{attempt.instalment_id} attempt {attempt.number} was presented before"
         ) from exc
+
+
+def _insert_attempts(attempts: list[CollectionAttempt]) -> None:
+    """``_insert_attempt`` for a batch: one INSERT, the same last line of defence."""
+    try:
+        bulk.insert_objects(CollectionAttempt, attempts)
+    except IntegrityError as exc:
+        logger.error("a batch of %d attempts collides with earlier ones", len(attempts))
+        raise DuplicateAttempt("an instalment of this batch was presented before") from exc
 
 
 def _refuse(attempt, instalment, exc: HubError, outcome: ChunkOutcome) -> None:
@@ -589,6 +734,7 @@ def process_run(
     batch_size: int = BATCH_SIZE,
     throttle: float = 0.0,
     chunk_numbers: set[int] | None = None,
+    one_by_one: bool = False,
 ) -> CollectionRun:
     """Work every chunk of ``run`` in this process, then finish it (the management
     command, tests; production queues one task per chunk instead)."""
@@ -597,7 +743,9 @@ def process_run(
     ).order_by("number")
     for chunk in list(chunks):
         if chunk_numbers is None or chunk.number in chunk_numbers:
-            collect_chunk(chunk=chunk, batch_size=batch_size, throttle=throttle)
+            collect_chunk(
+                chunk=chunk, batch_size=batch_size, throttle=throttle, one_by_one=one_by_one
+            )
     return finish_run(run=run)
 
 

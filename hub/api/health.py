@@ -20,6 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.celery import app as celery_app
+from hub.events.dispatch import MAX_DISPATCH_ATTEMPTS
+from hub.events.models import Event
+from tenants.scope import all_tenants
 
 
 def database_ok() -> tuple[bool, str]:
@@ -57,10 +60,6 @@ def outbox_ok() -> tuple[bool, int | None]:
     """Whether the oldest event not yet dispatched is younger than the allowed lag
     (the dispatch runs on commit and the sweep every 30 s: a long wait means no worker
     or no beat). Events whose subscribers failed every attempt are the admin's."""
-    from hub.events.dispatch import MAX_DISPATCH_ATTEMPTS
-    from hub.events.models import Event
-    from tenants.scope import all_tenants
-
     try:
         # The outbox lag is the whole hub's health, across every agency's events.
         with all_tenants():

@@ -2,6 +2,7 @@
 
 import functools
 
+import pycountry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -65,8 +66,6 @@ def iso4217_codes() -> frozenset[str]:
     """The active ISO 4217 alphabetic codes (pycountry's copy of the ISO list), less
     the ones above. Any three letters is not a currency: "ABC" or "EUX" must not
     become a payment."""
-    import pycountry
-
     return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_PAYABLE
 
 

@@ -4,6 +4,7 @@ for every write. Apps subclass ``HubViewSet``/``HubAPIView`` and stay thin."""
 from __future__ import annotations
 
 import functools
+import hashlib
 
 from django.db import transaction
 from rest_framework import exceptions, generics, mixins, viewsets
@@ -125,8 +126,6 @@ def _audited(request, response) -> bool:
 
 
 def _upload_fingerprint(request) -> dict:
-    import hashlib
-
     files = {}
     for name, upload in request.FILES.items():
         digest = hashlib.sha256()

@@ -25,9 +25,11 @@ class EventAdmin(ReadOnlyTenantScopedAdmin):
         "subject_id",
         "dispatched_at",
         "dispatch_attempts",
+        "request_id",
     ]
     list_filter = ["type", "tenant"]
-    search_fields = ["id", "type", "subject_id"]
+    # An operator tracing an API call pastes its X-Request-Id here.
+    search_fields = ["id", "type", "subject_id", "request_id"]
     date_hierarchy = "created_at"
     inlines = [DeliveryInline]
     actions = ["redispatch"]
@@ -56,8 +58,14 @@ class WebhookDeliveryAdmin(ReadOnlyTenantScopedAdmin):
         "next_attempt_at",
     ]
     list_filter = ["status", "tenant"]
-    search_fields = ["id", "event__id", "event__type", "endpoint__url"]
+    search_fields = ["id", "event__id", "event__type", "endpoint__url", "event__request_id"]
+    readonly_fields = ["request_id"]
     inlines = [AttemptInline]
+
+    @admin.display(description="request id (sent as X-Request-Id)")
+    def request_id(self, obj) -> str:
+        return obj.event.request_id or "—"
+
     actions = ["replay"]
 
     def get_actions(self, request):

@@ -65,6 +65,7 @@ from hub.events.destinations import (
     tls_context,
 )
 from hub.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from hub.observability.webhooks import observe_attempts
 from tenants.scope import all_tenants
 
 DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)  # seconds, ≈ 27.6 h
@@ -148,12 +149,14 @@ def signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
     return secrets_
 
 
-def request_headers(*, message_id: str, body: bytes, secrets_: list[str]) -> dict[str, str]:
+def request_headers(
+    *, message_id: str, body: bytes, secrets_: list[str], request_id: str = ""
+) -> dict[str, str]:
     """Every header of an outgoing webhook request: the one place they are built.
 
     Signed when sent (the timestamp is the sending moment, as receivers check it)."""
     timestamp = int(time.time())
-    return {
+    headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         # Only an excerpt of the reply is kept: it must not need decompressing.
@@ -164,6 +167,9 @@ def request_headers(*, message_id: str, body: bytes, secrets_: list[str]) -> dic
             secrets_=secrets_, message_id=message_id, timestamp=timestamp, body=body
         ),
     }
+    if request_id:  # the API call that caused the event (hub/observability)
+        headers["X-Request-Id"] = request_id
+    return headers
 
 
 # --------------------------------------------------------------------------- sending
@@ -179,11 +185,17 @@ class Outgoing:
     message_id: str
     body: bytes
     secrets: tuple[str, ...]
+    request_id: str = ""
 
 
 def post(client: httpx.Client, item: Outgoing) -> AttemptResult:
     """One signed POST: no redirects followed, short timeouts, a bounded excerpt."""
-    headers = request_headers(message_id=item.message_id, body=item.body, secrets_=item.secrets)
+    headers = request_headers(
+        message_id=item.message_id,
+        body=item.body,
+        secrets_=item.secrets,
+        request_id=item.request_id,
+    )
     started = time.monotonic()
     try:
         with client.stream(
@@ -415,6 +427,7 @@ def _load(ids: list[str], *, now) -> tuple[dict[str, WebhookDelivery], list[Outg
                 message_id=row.event_id,
                 body=bodies[row.event_id],
                 secrets=tuple(signing_secrets(row.endpoint, now)),
+                request_id=row.event.request_id,
             )
         )
     return {row.pk: row for row in rows}, outgoing
@@ -543,6 +556,9 @@ def _record(arrived: list[_Done], rows: dict[str, WebhookDelivery], *, now) -> l
             # The usual case, every result a plain outcome: one statement, atomic on its
             # own, so no BEGIN and COMMIT round trips either.
             _write_attempts(attempts, changed)
+    # Written (committed): bulk inserts send no post_save, so the attempt metrics
+    # (hub/observability) are told here.
+    observe_attempts(attempts)
     for delay, ids in retries.items():
         _enqueue(ids, delay)
     if given_back:

@@ -13,6 +13,7 @@ from hub.events import signing
 from hub.events.catalogue import is_valid_subscription
 from hub.events.destinations import ForbiddenDestination, check_destination
 from hub.events.models import WebhookEndpoint
+from hub.observability import request_id
 from tenants.models import Tenant
 
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
@@ -105,6 +106,7 @@ def ping(*, endpoint: WebhookEndpoint):
             subject_id=endpoint.pk,
             payload={"endpoint": endpoint.pk, "message": "pong"},
             dispatched_at=timezone.now(),
+            request_id=request_id.current(),
         )
         event.save()
         delivery = WebhookDelivery(tenant=endpoint.tenant, event=event, endpoint=endpoint)

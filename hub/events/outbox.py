@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from hub.events import queue
 from hub.events.catalogue import EVENT_TYPES
 from hub.events.models import Event
+from hub.observability import request_id
 from tenants.models import Tenant
 from tenants.scope import all_tenants
 
@@ -58,6 +59,7 @@ def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[
             "(wrap the service in transaction.atomic)"
         )
     events = []
+    publishing_request = request_id.current()
     for spec in specs:
         if spec.type not in EVENT_TYPES:
             raise OutboxError(f"unknown event type {spec.type!r}: register it in the catalogue")
@@ -67,6 +69,7 @@ def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[
                 type=spec.type,
                 subject_id=str(spec.subject_id),
                 payload=spec.payload,
+                request_id=publishing_request,
             )
         )
     # publish() runs in its caller's scope, and the life-event fan-out publishes for

@@ -8,6 +8,13 @@ The dispatcher calls each subscriber outside any transaction of its own (see
 hub/events/dispatch.py), so the ``atomic`` block here is the subscriber's whole
 transaction: receipt and effect commit together or not at all, and a crash between
 two subscribers leaves exactly the finished ones with receipts.
+
+A subscriber that calls an outside service (``calls_out=True``: reconciliation asks
+Stripe for a paid payout) must not hold a transaction open while the service answers
+(up to its timeout, with retries). It runs with no transaction of the dispatcher's
+open, opens its own short ones to write, and its receipt is written once it has
+succeeded; it must be idempotent itself, for a crash between its effect and the
+receipt runs it again.
 """
 
 from __future__ import annotations
@@ -26,19 +33,23 @@ class Subscriber:
     name: str
     event_type: str
     handler: Callable[[Event], None]
+    calls_out: bool = False
 
 
 _registry: dict[str, list[Subscriber]] = defaultdict(list)
 
 
-def subscribe(event_type: str, *, name: str | None = None):
-    """Decorator: ``@subscribe("constituent.deceased")`` on ``def handler(event): …``."""
+def subscribe(event_type: str, *, name: str | None = None, calls_out: bool = False):
+    """Decorator: ``@subscribe("constituent.deceased")`` on ``def handler(event): …``.
+
+    ``calls_out``: the handler calls an outside service and is idempotent on its own
+    (see the module's docstring)."""
 
     def register(handler: Callable[[Event], None]):
         subscriber_name = name or f"{handler.__module__}.{handler.__qualname__}"
         subscribers = _registry[event_type]
         if all(s.name != subscriber_name for s in subscribers):
-            subscribers.append(Subscriber(subscriber_name, event_type, handler))
+            subscribers.append(Subscriber(subscriber_name, event_type, handler, calls_out))
         return handler
 
     return register
@@ -52,6 +63,14 @@ def run_subscriber(subscriber: Subscriber, event: Event) -> bool:
     """Run once per event; return False when an earlier run already handled it."""
     if SubscriberReceipt.objects.filter(event=event, subscriber=subscriber.name).exists():
         return False
+    if subscriber.calls_out:
+        subscriber.handler(event)
+        try:
+            with transaction.atomic():
+                SubscriberReceipt.objects.create(event=event, subscriber=subscriber.name)
+        except IntegrityError:
+            return False  # another worker finished it too; the effect is idempotent
+        return True
     try:
         with transaction.atomic():
             SubscriberReceipt.objects.create(event=event, subscriber=subscriber.name)

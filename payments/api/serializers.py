@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from hub.api.serializers import CurrencyField, MinorUnitsField, StrictSerializer
 from payments.models import Dispute, Payment, PaymentEvent, Refund
-from payments.state_machine import PAYABLE
+from payments.rules.states import PAYABLE
 from tenants.models import Service
 
 MAX_METADATA_KEYS = 20

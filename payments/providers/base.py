@@ -107,7 +107,7 @@ class PaymentProvider:
         raise NotImplementedError
 
     def fetch_status(self, *, payment: Payment, account: ProviderAccount | None) -> ProviderStatus:
-        """Ask the provider for the true state (the janitor, an operator's re-sync)."""
+        """Ask the provider for the true state (the stuck-payment check, an operator's re-sync)."""
         raise NotImplementedError
 
     def refund(self, *, refund: Refund, account: ProviderAccount | None) -> RefundStatus:

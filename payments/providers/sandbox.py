@@ -1,9 +1,10 @@
 """The sandbox provider: the default, no account needed.
 
-The payer is sent to a payment page the hub serves itself (payments/payment_page.py), where
-the test card numbers integrators already know from Stripe decide the outcome, as in
-GOV.UK Pay's sandbox. No card data is kept: only the last four digits go into the
-timeline.
+The payer is sent to a payment page the hub serves itself (payments/web/payment_page.py),
+where the test card numbers integrators already know from Stripe decide the outcome, as
+in GOV.UK Pay's sandbox. This module only translates (a card number into the outcome it
+stands for); payments/services/sandbox_payments.py applies that outcome. No card
+data is kept: only the last four digits go into the timeline.
 """
 
 from __future__ import annotations
@@ -11,12 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
-from payments import outcomes
-from payments.locking import lock_payment
 from payments.models import Payment, PaymentState, ProviderAccount, Refund
 from payments.providers.base import (
     PaymentProvider,
@@ -25,8 +22,6 @@ from payments.providers.base import (
     StartedPayment,
 )
 from payments.providers.registry import registry
-from payments.state_machine import PAYABLE
-from tenants.scope import acting_for
 
 S = PaymentState
 
@@ -56,38 +51,13 @@ TEST_CARDS: dict[str, SandboxCard] = {
 }
 
 
-class UnknownTestCard(ValueError):
-    pass
-
-
-class PaymentNotPayable(RuntimeError):
-    """Finished, expired or cancelled: the page must refuse it."""
-
-
 def normalise_card_number(value: str) -> str:
     return "".join(ch for ch in value if ch not in " -")
 
 
-def is_payable(payment: Payment, now=None) -> bool:
-    now = now or timezone.now()
-    return payment.state in PAYABLE and (payment.expires_at is None or payment.expires_at > now)
-
-
-def pay_with_test_card(*, payment: Payment, card_number: str) -> Payment:
-    """The payer submitted a test card on the sandbox page."""
-    number = normalise_card_number(card_number)
-    card = TEST_CARDS.get(number)
-    if card is None:
-        raise UnknownTestCard(number[-4:])
-    detail = {"card_last4": number[-4:]}
-    with acting_for(payment.tenant), transaction.atomic():
-        payment = lock_payment(payment)
-        if payment.provider != "sandbox" or not is_payable(payment):
-            raise PaymentNotPayable(payment.state)
-        # Card details received (submitted), then the test card's verdict.
-        outcomes.apply_locked(payment, ProviderStatus(S.SUBMITTED), source="sandbox", detail=detail)
-        outcomes.apply_locked(payment, card.outcome, source="sandbox", detail=detail)
-    return payment
+def test_card(card_number: str) -> SandboxCard | None:
+    """What the sandbox does with this card number (None: not a test card)."""
+    return TEST_CARDS.get(normalise_card_number(card_number))
 
 
 def payment_page_url(payment: Payment) -> str:

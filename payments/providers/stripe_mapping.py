@@ -1,5 +1,5 @@
 """Stripe objects (plain dicts, as in webhooks or ``.to_dict()`` of SDK answers) to what
-the hub applies. Pure functions: the webhook and the janitor share them.
+the hub applies. Pure functions: the webhook and the stuck-payment check share them.
 
 Checkout in payment mode: a declined card does not end the session (the payer may try
 another card), so for card payments ``requires_payment_method`` is a timeline note,

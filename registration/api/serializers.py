@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 from hub.api.serializers import StrictSerializer
-from registration import identifiers
 from registration.models import Constituent, LifeEvent, Registration
+from registration.rules import identifiers
+from tenants.scope import all_tenants
 
 
 class AddressSerializer(StrictSerializer):
@@ -142,8 +143,6 @@ class LifeEventSerializer(serializers.ModelSerializer):
         ]
 
     def get_reported_by(self, life_event) -> list[str]:
-        from tenants.scope import all_tenants
-
         # Which agencies reported a life event is part of the shared registry; only their
         # slugs are shown, nothing of the other agencies' reports.
         with all_tenants():

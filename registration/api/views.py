@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from hub.api.filters import CreatedRangeFilterSet
 from hub.api.views import HubReadOnlyViewSet
 from hub.errors import InvalidRequest
-from registration import identifiers, selectors, services
+from registration import selectors, services
 from registration.api.serializers import (
     ConstituentCreateSerializer,
     ConstituentLookupSerializer,
@@ -25,6 +25,7 @@ from registration.api.serializers import (
     VersionSerializer,
 )
 from registration.models import Constituent, LifeEvent, Registration
+from registration.rules import identifiers
 from tenants.scope import require_tenant
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from collection.models import CollectionAttempt, Debt, Instalment
 from collection.selectors import collectable_instalments
 from collection.services import runs
-from payments import ledger
+from payments import selectors as payments_selectors
 from payments import services as payments
 from payments.models import PaymentState
 from tenants import services as tenant_services
@@ -84,7 +84,7 @@ def _check(tenant, debt: Debt) -> None:
     assert debt.balance == debt.amount - collected + returned
     assert 0 <= debt.balance <= debt.amount
     # What the ledger says the agency earned is what collections says it collected.
-    revenue = -ledger.balances(tenant=tenant, currency="EUR")["revenue"]
+    revenue = -payments_selectors.ledger_balances(tenant=tenant, currency="EUR")["revenue"]
     assert revenue == collected - returned
     # Never two attempts in flight for one instalment, never more attempts than allowed.
     for instalment in instalments:

@@ -8,7 +8,7 @@ import pytest
 
 from payments import services
 from payments.models import Payment
-from payments.providers.sandbox import pay_with_test_card
+from payments.services.sandbox_payments import pay_with_test_card
 from tenants import services as tenant_services
 from tenants.scope import tenant_scope
 from tests.support.receiver import WebhookReceiver
@@ -98,7 +98,7 @@ def card_form(number: str, **overrides) -> dict:
 @pytest.fixture
 def default_return_window():
     """payments' own return window, whatever policy another app installed at start-up."""
-    from payments.direct_debit import set_return_window_policy
+    from payments.services.direct_debit import set_return_window_policy
 
     previous = set_return_window_policy(None)
     yield

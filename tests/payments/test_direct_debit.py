@@ -8,9 +8,10 @@ import pytest
 
 from hub.errors import Conflict, RuleViolation
 from hub.events.models import Event
-from payments import ledger, services
-from payments.direct_debit import set_return_window_policy
+from payments import selectors as payments_selectors
+from payments import services
 from payments.models import LedgerAccount, LedgerTransaction, PaymentEvent
+from payments.services.direct_debit import set_return_window_policy
 from tenants.scope import all_tenants, tenant_scope
 from tests.payments.conftest import new_payment
 
@@ -52,7 +53,7 @@ def test_submit_confirm_return_twice_is_applied_once(tenant, service):
         payment=payment, provisional_until=date(2025, 3, 12), fee=35
     )
     assert payment.state == "success" and payment.provisional_until == date(2025, 3, 12)
-    collected = ledger.balances(tenant=tenant, currency="EUR")
+    collected = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert collected[LedgerAccount.BANK] == 4000 - 35  # bank-file debits land in the bank
     assert collected[LedgerAccount.REVENUE] == -4000
     assert collected[LedgerAccount.FEES] == 35
@@ -72,9 +73,9 @@ def test_submit_confirm_return_twice_is_applied_once(tenant, service):
     assert payment.state == "failed" and payment.failure_code == "AM04"
     assert ignored.detail["ignored"] == "already_returned"
 
-    after = ledger.balances(tenant=tenant, currency="EUR")
+    after = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert after[LedgerAccount.REVENUE] == 0 and after[LedgerAccount.BANK] == -35
-    assert ledger.trial_balance_ok(tenant=tenant)
+    assert payments_selectors.ledger_is_balanced(tenant=tenant)
 
     [failed] = payment_events(payment)
     assert failed.payload["return"] is True
@@ -94,7 +95,12 @@ def test_stripe_direct_debits_settle_in_provider_clearing(tenant, service):
     payment = direct_debit(tenant, service, provider="stripe")
     services.submit_direct_debit(payment=payment, provider_reference="pi_3Q")
     services.confirm_direct_debit(payment=payment, provisional_until=date(2025, 1, 9))
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.PROVIDER_CLEARING] == 4000
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[
+            LedgerAccount.PROVIDER_CLEARING
+        ]
+        == 4000
+    )
 
 
 def test_return_before_confirmation_reverses_nothing(tenant, service):
@@ -175,7 +181,7 @@ def test_a_direct_debit_needs_a_provider(tenant, service):
 
 
 def test_return_window_policy_is_pluggable(tenant, service, default_return_window):
-    from payments.direct_debit import provisional_until_for
+    from payments.services.direct_debit import provisional_until_for
 
     payment = direct_debit(tenant, service)
     assert provisional_until_for(payment, date(2025, 1, 6)) == date(2025, 1, 14)

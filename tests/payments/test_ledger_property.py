@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hub.errors import HubError
-from payments import ledger, services
+from payments import selectors as payments_selectors
+from payments import services
 from payments.models import LedgerAccount, Payment, Refund
-from payments.providers.sandbox import PaymentNotPayable, pay_with_test_card
+from payments.services.sandbox_payments import PaymentNotPayable, pay_with_test_card
 from tenants.scope import tenant_scope
 from tests.payments.conftest import DECLINED_CARD, SUCCESS_CARD
 
@@ -39,10 +40,10 @@ operations = st.lists(
 
 
 def check_invariants(tenant) -> None:
-    assert ledger.trial_balance_ok(tenant=tenant)
+    assert payments_selectors.ledger_is_balanced(tenant=tenant)
     collected = Payment.objects.filter(state="success").aggregate(total=Sum("amount"))["total"] or 0
     refunded = Refund.objects.filter(state="success").aggregate(total=Sum("amount"))["total"] or 0
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances[LedgerAccount.REVENUE] == -collected
     assert balances[LedgerAccount.REFUNDS] == refunded
     assert balances[LedgerAccount.PROVIDER_CLEARING] == collected - refunded

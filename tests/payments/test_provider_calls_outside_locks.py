@@ -1,7 +1,7 @@
 """A provider call never happens inside the payment's row lock or an open transaction.
 
 A provider can take a minute to answer (20 s timeout, retried). Held inside a row lock,
-that minute blocks the payer's page, the provider's webhook and the janitor on the same
+that minute blocks the payer's page, the provider's webhook and the stuck-payment check on the same
 payment; held inside a transaction, it pins a database connection. The provider here is
 a test double that stays "on the line" until the test releases it, so the test can look
 at the database while the call is open.
@@ -135,8 +135,8 @@ def test_expiring_holds_no_row_lock_while_the_provider_answers(tenant, service, 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_payment_paid_while_the_provider_answered_is_not_cancelled(tenant, service, slow):
-    from payments import outcomes
     from payments.providers.base import ProviderStatus
+    from payments.services import outcomes
 
     payment = new_payment(tenant, service, slow)
     thread, outcome = in_background(lambda: services.cancel_payment(payment=payment))

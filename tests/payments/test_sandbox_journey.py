@@ -9,7 +9,8 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from payments import ledger, services
+from payments import selectors as payments_selectors
+from payments import services
 from payments.models import LedgerAccount, Payment, PaymentEvent
 from payments.tasks import expire_unfinished_payments
 from tenants.scope import all_tenants, tenant_scope
@@ -126,8 +127,8 @@ def test_full_journey_create_pay_webhook_refund_ledger(api, tenant, service, rec
     refund_events = [r.json for r in receiver.verified() if r.json["type"].startswith("refund.")]
     assert [e["type"] for e in refund_events] == ["refund.succeeded", "refund.succeeded"]
 
-    assert ledger.trial_balance_ok(tenant=tenant)
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    assert payments_selectors.ledger_is_balanced(tenant=tenant)
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances[LedgerAccount.PROVIDER_CLEARING] == 0  # collected 8550, refunded 8550
     assert balances[LedgerAccount.REVENUE] == -8550
     assert balances[LedgerAccount.REFUNDS] == 8550
@@ -162,7 +163,10 @@ def test_declined_and_processing_error_cards(api, tenant, service, number, state
     assert payment["failure_message"]
     assert payment["finished"] is True
     # No money moved: nothing in the ledger.
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE] == 0
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE]
+        == 0
+    )
     refund = api.post(f"/api/v1/payments/{created['id']}/refunds", {"amount": 100})
     assert refund.status_code == 409
     assert refund.json()["error"]["code"] == "payment_not_refundable"
@@ -288,8 +292,8 @@ def test_a_paid_payment_cannot_be_cancelled(api, service):
 
 
 def test_a_late_transition_is_recorded_as_ignored(tenant, service):
-    from payments import outcomes
     from payments.providers.base import ProviderStatus
+    from payments.services import outcomes
 
     payment = new_payment(tenant, service)
     with tenant_scope(tenant):
@@ -303,7 +307,10 @@ def test_a_late_transition_is_recorded_as_ignored(tenant, service):
     assert payment.state == "cancelled"
     assert (last.from_state, last.to_state, last.applied) == ("cancelled", "success", False)
     assert last.detail["ignored"] == "not_allowed_from_state"
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE] == 0
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE]
+        == 0
+    )
 
 
 def test_a_browser_posting_with_its_origin_can_pay(api, service):

@@ -13,7 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from hub.events.models import Event
-from payments import janitor, ledger, services
+from payments import selectors as payments_selectors
+from payments import services
 from payments.models import (
     LedgerAccount,
     LedgerTransaction,
@@ -23,6 +24,7 @@ from payments.models import (
     Refund,
     StripeEventReceipt,
 )
+from payments.services import stuck_payments
 from tenants.scope import all_tenants, tenant_scope
 from tests.payments.conftest import new_payment
 from tests.payments.stripe_support import API, event, fixture, form, post_event
@@ -198,8 +200,8 @@ def test_checkout_completed_succeeds_the_payment(tenant, stripe_payment, client)
     assert response.json() == {"received": True, "outcome": "applied"}
     payment = reload(tenant, payment)
     assert payment.state == "success" and payment.provider_reference == INTENT
-    assert payment.fee_recorded_at is None  # the janitor fetches the fee later
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    assert payment.fee_recorded_at is None  # the stuck-payment check fetches the fee later
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances[LedgerAccount.PROVIDER_CLEARING] == 8550
     assert len(outbox(payment, "payment.succeeded")) == 1
 
@@ -385,7 +387,7 @@ def test_refund_through_stripe(tenant, stripe_payment, stripe_api, client):
     }
     assert call.request.headers["Idempotency-Key"] == f"hub-refund-{refund.pk}"
     assert call.request.headers["Authorization"] == f"Bearer {SECRET_KEY}"
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances[LedgerAccount.REFUNDS] == 3000
     assert balances[LedgerAccount.PROVIDER_CLEARING] == 8550 - 3000
 
@@ -427,13 +429,16 @@ def test_a_refund_stripe_refuses_is_an_error_and_releases_the_amount(
         refund = services.create_refund(payment=payment, amount=8550)
     assert refund.state == "error" and refund.failure_code == "charge_already_refunded"
     assert reload(tenant, payment).amount_refundable == 8550
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.REFUNDS] == 0
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[LedgerAccount.REFUNDS]
+        == 0
+    )
     with all_tenants():
         [failed] = Event.objects.filter(type="refund.failed", subject_id=refund.pk)
     assert failed.payload["failure_code"] == "charge_already_refunded"
 
 
-# The janitor, expiry and cancellation ---------------------------------------------
+# The stuck-payment check, expiry and cancellation ---------------------------------------------
 
 
 def expanded_paid_session(payment: Payment) -> dict:
@@ -455,13 +460,13 @@ def test_janitor_resolves_a_payment_stuck_in_submitted(tenant, stripe_payment, s
         f"{API}/v1/checkout/sessions/{SESSION}",
         json=expanded_paid_session(stripe_payment),
     )
-    assert janitor.run().payments_changed == 0  # not stuck for long enough yet
-    report = janitor.run(now=timezone.now() + timedelta(minutes=11))
+    assert stuck_payments.run().payments_changed == 0  # not stuck for long enough yet
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=11))
     assert report.payments_changed == 1 and report.errors == 0
     assert "expand" in stripe_api.calls[-1].request.url
     payment = reload(tenant, stripe_payment)
     assert payment.state == "success" and payment.fee == 145
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances[LedgerAccount.FEES] == 145
     assert balances[LedgerAccount.PROVIDER_CLEARING] == 8550 - 145
     assert timeline(tenant, payment)[-1].source == "janitor"
@@ -474,10 +479,12 @@ def test_janitor_fetches_the_fee_of_a_webhook_success(tenant, stripe_payment, st
         f"{API}/v1/checkout/sessions/{SESSION}",
         json=expanded_paid_session(stripe_payment),
     )
-    report = janitor.run(now=timezone.now() + timedelta(minutes=6))
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=6))
     assert report.fees_recorded == 1
-    assert janitor.run(now=timezone.now() + timedelta(minutes=7)).fees_recorded == 0
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.FEES] == 145
+    assert stuck_payments.run(now=timezone.now() + timedelta(minutes=7)).fees_recorded == 0
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[LedgerAccount.FEES] == 145
+    )
     assert len(stripe_api.calls) == 2  # create + one look-up: recorded fees are not re-fetched
 
 
@@ -492,7 +499,7 @@ def test_janitor_survives_stripe_being_down(tenant, stripe_payment, stripe_api, 
         status=401,
         json={"error": {"message": "Invalid API Key provided", "type": "invalid_request_error"}},
     )
-    report = janitor.run(now=timezone.now() + timedelta(minutes=11))
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=11))
     assert report.errors == 1 and reload(tenant, stripe_payment).state == "submitted"
 
 
@@ -600,8 +607,11 @@ def test_direct_debit_success_and_late_return_via_webhooks(
     assert (
         returned.payload["return"] is True and returned.payload["return_source"] == "stripe_webhook"
     )
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE] == 0
-    assert ledger.trial_balance_ok(tenant=tenant)
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[LedgerAccount.REVENUE]
+        == 0
+    )
+    assert payments_selectors.ledger_is_balanced(tenant=tenant)
 
 
 def test_a_refund_left_submitted_is_resolved_by_the_janitor(
@@ -615,14 +625,17 @@ def test_a_refund_left_submitted_is_resolved_by_the_janitor(
     listed = {"object": "list", "data": [], "has_more": False, "url": "/v1/refunds"}
     stripe_api.add(responses.GET, f"{API}/v1/refunds", json=listed)
     expect_refund(stripe_api)
-    report = janitor.run(now=timezone.now() + timedelta(minutes=11))
+    report = stuck_payments.run(now=timezone.now() + timedelta(minutes=11))
     assert report.refunds_settled == 1
     with tenant_scope(tenant):
         refund.refresh_from_db()
     assert refund.state == "success"
     # Asked again under the same idempotency key: Stripe cannot refund twice.
     assert stripe_api.calls[-1].request.headers["Idempotency-Key"] == f"hub-refund-{refund.pk}"
-    assert ledger.balances(tenant=tenant, currency="EUR")[LedgerAccount.REFUNDS] == 500
+    assert (
+        payments_selectors.ledger_balances(tenant=tenant, currency="EUR")[LedgerAccount.REFUNDS]
+        == 500
+    )
 
 
 def test_janitor_asks_about_a_slow_direct_debit_at_most_every_half_hour(
@@ -643,8 +656,8 @@ def test_janitor_asks_about_a_slow_direct_debit_at_most_every_half_hour(
     processing = intent("payment_intent_processing", payment, payment_method_types=["sepa_debit"])
     stripe_api.add(responses.GET, f"{API}/v1/payment_intents/{INTENT}", json=processing)
     start = timezone.now()
-    assert janitor.run(now=start + timedelta(minutes=11)).payments_changed == 0
-    assert janitor.run(now=start + timedelta(minutes=12)).payments_changed == 0
+    assert stuck_payments.run(now=start + timedelta(minutes=11)).payments_changed == 0
+    assert stuck_payments.run(now=start + timedelta(minutes=12)).payments_changed == 0
     [call] = stripe_api.calls
     assert "expand" in call.request.url
     assert reload(tenant, payment).state == "submitted"

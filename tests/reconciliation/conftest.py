@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from payments import services as payments
 from payments.models import Payment
-from payments.providers.sandbox import pay_with_test_card
+from payments.services.sandbox_payments import pay_with_test_card
 from reconciliation import services
 from reconciliation.models import ReconciliationRun
 from tenants import services as tenants

@@ -212,7 +212,7 @@ def test_uploading_and_reconciling_from_the_admin(client, tenant, other_tenant, 
 
 def test_finance_edits_their_agencys_tolerances(client, tenant, other_tenant):
     client.force_login(staff(tenant, "finance", "fin"))
-    from reconciliation.agency_settings import ensure_settings
+    from reconciliation.services.agency_settings import ensure_settings
 
     mine, theirs = ensure_settings(tenant), ensure_settings(other_tenant)
     url = admin_change_path("reconciliation.reconciliationsettings", mine.pk)

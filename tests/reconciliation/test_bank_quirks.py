@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from reconciliation import references
+from reconciliation.engine import references
 from reconciliation.models import BankStatement, StatementImport, StatementLine
 from reconciliation.statements import (
     iter_statements,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments import ledger
+from payments import selectors as payments_selectors
 from reconciliation.models import MatchItem, MatchLine, ReconciliationException
 from tenants.scope import tenant_scope
 from tests.reconciliation.camt import Entry, camt053
@@ -81,7 +81,7 @@ def test_matched_by_hand_pairs_the_line_with_the_payment(
     found["missing_receipt"].refresh_from_db()
     assert found["missing_receipt"].state == "cleared"
     # A hand match of a sandbox payment moves the money into the bank in the ledger too.
-    assert ledger.balances(tenant=tenant, currency="EUR")["bank"] == 4990 + 2900
+    assert payments_selectors.ledger_balances(tenant=tenant, currency="EUR")["bank"] == 4990 + 2900
 
 
 def test_accepting_a_short_amount(finance_api, tenant, today, mismatched_day):

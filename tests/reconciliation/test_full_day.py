@@ -15,7 +15,7 @@ import io
 import pytest
 
 from hub.events.models import Event
-from payments import ledger
+from payments import selectors as payments_selectors
 from reconciliation.models import ReconciliationException, RunItem
 from tenants.scope import tenant_scope
 from tests.reconciliation.camt import Entry, Tx, camt053
@@ -73,10 +73,10 @@ def test_a_day_that_matches_to_the_cent_then_a_day_that_does_not(
     assert run["unmatched_expected_count"] == run["unmatched_reported_count"] == 0
     assert figures["matched"] == 6  # one report row per payment, the batch included
     # The sandbox's money moved from the provider's clearing account to the bank.
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances["provider_clearing"] == 0
     assert balances["bank"] == gross
-    assert ledger.trial_balance_ok(tenant=tenant)
+    assert payments_selectors.ledger_is_balanced(tenant=tenant)
 
     # Day two: one payment never arrives, a stranger's money arrives, one is short.
     missing = card_payment(tenant, service, 1500)

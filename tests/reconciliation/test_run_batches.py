@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.errors import Conflict
-from reconciliation import runs, services
-from reconciliation.matching import Matcher
+from reconciliation import services
+from reconciliation.engine.matching import Matcher
 from reconciliation.models import (
     MatchItem,
     MatchLine,
@@ -26,6 +26,7 @@ from reconciliation.models import (
     ReconciliationRun,
     RunItem,
 )
+from reconciliation.services import runs
 from tenants.scope import all_tenants
 from tests.reconciliation.camt import Entry, camt053
 from tests.reconciliation.conftest import (

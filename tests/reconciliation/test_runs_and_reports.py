@@ -16,6 +16,7 @@ from reconciliation import services, tasks
 from reconciliation.models import ReconciliationException, ReconciliationRun
 from reconciliation.reports.cells import money, safe_text
 from reconciliation.reports.chart import daily_chart
+from reconciliation.services import daily
 from tenants import services as tenants
 from tenants.scope import tenant_scope
 from tests.conftest import client_for
@@ -270,9 +271,9 @@ def test_the_daily_job_catches_up_a_day_whose_run_failed(tenant, today, monkeypa
     def crash(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "start_run", crash)
+    monkeypatch.setattr(daily, "start_run", crash)
     assert services.reconcile_yesterday_for_every_agency(today=yesterday) == []
-    monkeypatch.setattr(services, "start_run", real_start_run)
+    monkeypatch.setattr(daily, "start_run", real_start_run)
     # Two days ago had a scheduled run before: the failed day is not skipped.
     with tenant_scope(tenant):
         earlier = today - timedelta(days=3)
@@ -299,7 +300,7 @@ def test_the_daily_catch_up_goes_back_a_week_at_most(tenant, today):
 
     with tenant_scope(tenant):
         days = sorted(ReconciliationRun.objects.get(pk=pk).period_start for pk in started)
-    assert len(days) == services.CATCH_UP_DAYS == 7
+    assert len(days) == daily.CATCH_UP_DAYS == 7
     assert days == [today - timedelta(days=n) for n in range(7, 0, -1)]
 
 

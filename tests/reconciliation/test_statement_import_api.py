@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciliation import imports
 from reconciliation.models import BankStatement, StatementImport, StatementLine
+from reconciliation.services import imports
 from tenants.scope import tenant_scope
 from tests.conftest import client_for
 from tests.reconciliation.camt import Entry, camt053
@@ -287,7 +287,7 @@ def test_refreshing_statistics_runs_inside_the_import_transaction(tenant):
     statistics commit or roll back together, and the transaction stays usable."""
     from django.db import transaction
 
-    from reconciliation import bulk
+    from hub import bulk
 
     with transaction.atomic(), tenant_scope(tenant):
         bulk.refresh_statistics(StatementLine, rows_written=bulk.STATISTICS_THRESHOLD)

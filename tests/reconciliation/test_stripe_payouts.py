@@ -4,24 +4,26 @@ with has_more pagination), then matched to the hub's payments and to the bank.""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.events import dispatch
 from hub.events.catalogue import EVENT_TYPES
 from hub.events.models import Event
 from hub.events.outbox import publish
-from payments import ledger, outcomes
+from payments import selectors as payments_selectors
 from payments import services as payments
-from payments.disputes import record_dispute
 from payments.models import PaymentState, ProviderAccount
 from payments.providers.base import DisputeReport, ProviderStatus
+from payments.services import outcomes
+from payments.services.disputes import record_dispute
 from reconciliation import services
 from reconciliation.models import (
     BankStatement,
@@ -31,7 +33,7 @@ from reconciliation.models import (
     StatementImport,
     StatementLine,
 )
-from tenants.scope import tenant_scope
+from tenants.scope import all_tenants, tenant_scope
 from tests.reconciliation.camt import Entry, camt053
 from tests.reconciliation.conftest import direct_debit, import_bytes, reconcile
 
@@ -306,11 +308,11 @@ def test_a_payout_is_imported_matched_to_payments_and_to_the_bank(
     assert figures["provider_fees"] == 190 + 35 + 35 + 1500 + 30
     # The payout moved the money from Stripe's balance to the bank; what stays in
     # clearing is exactly what the hub does not explain yet.
-    balances = ledger.balances(tenant=tenant, currency="EUR")
+    balances = payments_selectors.ledger_balances(tenant=tenant, currency="EUR")
     assert balances["bank"] == net
     hub_did_not_book = 5000 + 1500 + 35 + 35 + 500 - 777 + 30
     assert balances["provider_clearing"] == hub_did_not_book
-    assert ledger.trial_balance_ok(tenant=tenant)
+    assert payments_selectors.ledger_is_balanced(tenant=tenant)
 
 
 @responses.activate
@@ -349,6 +351,45 @@ def test_a_payout_whose_transactions_do_not_add_up_is_refused(tenant, stripe_acc
     with tenant_scope(tenant):
         assert not StatementImport.objects.exists()
         assert not StatementLine.objects.exists()
+
+
+def serve_payout_noting_transactions() -> list[bool]:
+    """Serve a paid payout of one charge; each answer notes whether a transaction of
+    the hub's was open while Stripe was asked."""
+    in_transaction: list[bool] = []
+
+    def answer(body: dict):
+        def callback(request):
+            in_transaction.append(connection.in_atomic_block)
+            return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+        return callback
+
+    transactions = [balance_transaction("txn_1", "charge", 1000, fee=30, source="ch_1")]
+    responses.add_callback(
+        responses.GET, f"{API}/payouts/{PAYOUT}", callback=answer(payout_json(970))
+    )
+    responses.add_callback(
+        responses.GET,
+        f"{API}/balance_transactions",
+        callback=answer({"object": "list", "has_more": False, "data": transactions}),
+    )
+    return in_transaction
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_stripe_is_asked_before_the_import_opens_its_transaction(tenant, stripe_account):
+    """Fetch, then write: while Stripe answers (up to its timeout, with retries) no
+    transaction of the import is open, so no row of the hub waits on Stripe."""
+    in_transaction = serve_payout_noting_transactions()
+
+    result = services.import_stripe_payout(tenant=tenant, payout_id=PAYOUT)
+
+    assert result.created
+    assert in_transaction == [False, False]  # the payout, then its one page of transactions
+    with tenant_scope(tenant):
+        assert StatementLine.objects.filter(statement__statement_id=PAYOUT).count() == 1
 
 
 @responses.activate
@@ -397,6 +438,35 @@ def test_payout_paid_event_imports_the_payout(tenant, stripe_account, monkeypatc
     with tenant_scope(tenant):
         assert BankStatement.objects.filter(statement_id=PAYOUT).exists()
         assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+def test_the_payout_subscriber_holds_no_transaction_while_stripe_answers(
+    tenant, stripe_account, monkeypatch
+):
+    """Dispatched from the outbox, the import still asks Stripe with no transaction
+    open: neither the dispatcher's nor the subscriber's receipt waits on Stripe."""
+    monkeypatch.setitem(EVENT_TYPES, "payout.paid", "Stripe paid a payout out")
+    in_transaction = serve_payout_noting_transactions()
+    with transaction.atomic():
+        event = publish(
+            tenant=tenant,
+            type="payout.paid",
+            subject_id=PAYOUT,
+            payload={"payout_id": PAYOUT, "provider_account": stripe_account.pk},
+        )
+
+    assert dispatch.dispatch_event(event.pk)
+
+    assert in_transaction == [False, False]
+    with tenant_scope(tenant):
+        assert BankStatement.objects.filter(statement_id=PAYOUT).exists()
+    # Dispatched again (a redelivered task): the receipt makes it a no-op, Stripe unasked.
+    with all_tenants():
+        Event.objects.filter(pk=event.pk).update(dispatched_at=None)
+    dispatch.dispatch_event(event.pk)
+    assert len(in_transaction) == 2
 
 
 @responses.activate

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registration.identifiers import IdentifierError, mask, normalise
+from registration.rules.identifiers import IdentifierError, mask, normalise
 
 pytestmark = pytest.mark.django_db
 

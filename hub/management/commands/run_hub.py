@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -37,6 +38,10 @@ class Command(BaseCommand):
             ],
         }
         env = {**os.environ, "HUB_PUBLIC_URL": os.environ.get("HUB_PUBLIC_URL", base)}
+        # The processes write their metric samples to files there (hub/observability/
+        # metrics.py); samples of a previous run's processes would be added to this one's.
+        for stale in settings.HUB_METRICS_DIR.glob("*.db"):
+            stale.unlink(missing_ok=True)
         # The children run in sessions of their own (a Ctrl-C meant for them reaches
         # this process only), so a kill of this process must stop them as Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)

@@ -1,0 +1,1 @@
+"""Payments' pure rules: no database (which state a payment may move to)."""

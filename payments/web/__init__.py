@@ -1,0 +1,1 @@
+"""Payments' pages outside the API: the hosted payment page and Stripe's webhook."""

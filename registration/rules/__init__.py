@@ -1,0 +1,1 @@
+"""Registration's pure rules: no database, no Django models (identifier schemes)."""

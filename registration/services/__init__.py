@@ -1,0 +1,26 @@
+"""Registration's public write API: the shared registry of people and their life events.
+
+- constituents: register once, correct, end an agency's registration;
+- life_events: a life event told once and fanned out to every registered agency.
+"""
+
+from registration.services.constituents import (
+    CORRECTABLE_FIELDS,
+    FieldOwnedElsewhere,
+    Registered,
+    correct_constituent,
+    end_registration,
+    register_constituent,
+)
+from registration.services.life_events import RecordedLifeEvent, record_life_event
+
+__all__ = [
+    "CORRECTABLE_FIELDS",
+    "FieldOwnedElsewhere",
+    "RecordedLifeEvent",
+    "Registered",
+    "correct_constituent",
+    "end_registration",
+    "record_life_event",
+    "register_constituent",
+]
