@@ -195,12 +195,14 @@ def _left_behind(tenant, run) -> dict:
             "exceptions": sorted(
                 ReconciliationException.objects.values_list(
                     "fingerprint", "kind", "state", "reason", "line_id", "item_id"
-                )
+                ),
+                key=repr,
             ),
             "rows": sorted(
                 RunItem.objects.filter(run=run).values_list(
                     "status", "line_id", "item_kind", "item_id", "reason", "reference"
-                )
+                ),
+                key=repr,
             ),
             "ledger": _ledger(tenant),
         }
