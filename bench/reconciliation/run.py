@@ -3,6 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub_recon_bench \\
         python bench/reconciliation/run.py --entries 100000
 
+The database is created if it does not exist (and migrated). The run fails (exit 1)
+when the hub or the baseline does not match every entry, or the hub raises exceptions.
+
 Ours: the hub's importer (streaming parse, batched inserts of lines and details, one
 transaction) then a reconciliation run over the day (matching in batches, report rows,
 totals), exactly as the API does them. Baseline: the same file parsed with lxml
@@ -30,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from bench_common import busy_cpus, ensure_database  # noqa: E402
+
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/hub_recon_bench"
 BOOKING_DATE = "2024-03-01"
 SETUP_BATCH = 5000
@@ -50,6 +56,7 @@ def main() -> int:
         return _child(args)
 
     n = args.entries
+    ensure_database(args.database_url)
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     path = Path(args.workdir) / f"bench-camt053-{n}.xml"
     if not path.exists():
@@ -61,6 +68,7 @@ def main() -> int:
     print(
         "load average (1, 5, 15 min) at the start: "
         + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        + f"; CPUs busy with other work: {busy_cpus():.1f} of {os.cpu_count()}"
     )
 
     results: dict[str, dict] = {"ours": {}, "baseline": {}}
@@ -72,11 +80,32 @@ def main() -> int:
         for label in ("ours", "baseline"):
             results[label].update(_spawn(args, label, path, tenant=tenant, trace=traced))
     _report(n, results)
+    problems = _verify(n, results)
     # Shared machine: say how busy it was, since every figure depends on it.
     print(
         "load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
     )
+    if problems:
+        print("\nWRONG RESULTS:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
     return 0
+
+
+def _verify(n: int, results: dict) -> list[str]:
+    """Every entry pays one payment of the day: anything else is a bug, not a figure."""
+    ours, base = results["ours"], results["baseline"]
+    problems = []
+    if ours["matched"] != n:
+        problems.append(f"the hub matched {ours['matched']:,} of {n:,} entries")
+    if base["matched"] != n:
+        problems.append(f"the baseline matched {base['matched']:,} of {n:,} entries")
+    if ours["exceptions"] != 0:
+        problems.append(f"the hub raised {ours['exceptions']:,} exceptions (expected none)")
+    if ours["variance"] != 0:
+        problems.append(f"the run's variance is {ours['variance']} (expected 0)")
+    if ours.get("unmatched", 0) != 0:
+        problems.append(f"{ours['unmatched']:,} report rows are unmatched (expected none)")
+    return problems
 
 
 def _spawn(args, child: str, path: Path, *, tenant: str | None = None, trace=False) -> dict:
@@ -109,6 +138,7 @@ def _report(n: int, results: dict) -> None:
     print(f"{'import (parse + store), s':34}{ours['import_s']:>20.1f}{'-':>20}")
     print(f"{'match + report, s':34}{ours['match_s']:>20.1f}{'-':>20}")
     print(f"{'total wall time, s':34}{ours['total_s']:>20.1f}{base['total_s']:>20.1f}")
+    print(f"{'ratio to the baseline':34}{ours['total_s'] / base['total_s']:>19.1f}x{'1.0x':>20}")
     print(f"{'entries per second':34}{n / ours['total_s']:>20,.0f}{n / base['total_s']:>20,.0f}")
     print(f"{'peak RSS (ru_maxrss), MB':34}{ours['maxrss_mb']:>20.0f}{base['maxrss_mb']:>20.0f}")
     if "traced_peak_mb" in ours:
@@ -239,6 +269,7 @@ def _ours(args) -> dict:
         "matched": run.matched_count,
         "variance": run.totals["EUR"]["variance"],
         "exceptions": run.exception_count,
+        "unmatched": run.unmatched_expected_count + run.unmatched_reported_count,
     }
 
 

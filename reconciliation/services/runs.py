@@ -3,7 +3,9 @@
 A run looks at statement lines booked from ``lookback_days`` before the period up to its end
 (a receipt may pay a payment of the previous period) and:
 
-1. matches them by reference (engine.matching.Matcher.match_by_reference);
+1. matches them by reference: on PostgreSQL first in one query for the lines whose match
+   is certain whatever the order (services.set_matching, selectors.strong_references),
+   then the rest with engine.matching.Matcher.match_by_reference;
 2. matches the rest by amount, date and payer, and records every line booked in the
    period as a report row: matched, unmatched with the reason, or an exception;
 3. records every item dated in the period that no line of the period accounts for:
@@ -71,6 +73,7 @@ from reconciliation.models import (
 from reconciliation.selectors import lookups, period_items
 from reconciliation.selectors.matches import item_matches, matched_line_ids
 from reconciliation.selectors.statements import reported_up_to, statement_balances
+from reconciliation.services import set_matching
 from reconciliation.services.agency_settings import ensure_settings
 from reconciliation.services.exception_book import ExceptionBook
 from reconciliation.services.match_writer import MatchWriter
@@ -237,6 +240,16 @@ class _Reconciliation:
         """Every batch below is its own transaction (``_batch``); reads between them
         (the keyset pages, the item cursors) run outside any."""
         before = self.start - timedelta(days=1)
+        if set_matching.enabled():
+            # The bulk of a statement, decided in one query; the engine gets the rest.
+            self.matcher.writer.count += set_matching.match_strong_references(
+                tenant=self.tenant,
+                run=self.run,
+                start=self.lookback_start,
+                end=self.end,
+                tolerance=self.tolerance.amount,
+                batch=self._batch,
+            )
         for lines in self._line_batches(self.lookback_start, self.end, unmatched_only=True):
             with self._batch():
                 self.matcher.match_by_reference(lines)

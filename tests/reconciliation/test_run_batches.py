@@ -60,8 +60,12 @@ class Rollback(Exception):
 
 
 @pytest.fixture
-def one_line_per_batch(monkeypatch):
+def one_line_per_batch(monkeypatch, settings):
     monkeypatch.setattr(runs, "CHUNK", 1)
+    # These tests watch the engine's batches one line at a time; on PostgreSQL the
+    # set-based pass would match the reference lines before any batch (its own
+    # commits are pinned in test_set_matching.py).
+    settings.RECONCILIATION_SET_MATCHING = False
 
 
 @pytest.fixture
