@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
 
+from hub.iterables import batched
 from payments import selectors as payment_selectors
 from reconciliation.engine.items import (
     ExpectedItem,
@@ -63,7 +64,7 @@ def items_dated(
     payouts = stripe_payouts().filter(closing_date__range=(start, end))
     if only_unmatched:
         payouts = unmatched(payouts, ItemKind.PAYOUT)
-    for rows in _batched(payouts.iterator(chunk_size=chunk_size), chunk_size):
+    for rows in batched(payouts.iterator(chunk_size=chunk_size), chunk_size):
         yield [payout_item(payout) for payout in rows]
 
 
@@ -90,15 +91,3 @@ def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str
         for pk, statement_id in rows:
             result[(ItemKind.PAYOUT, pk)] = (statement_id, "Stripe")
     return result
-
-
-def _batched(rows: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of ``size`` rows (itertools.batched arrives in Python 3.12)."""
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
