@@ -7,7 +7,12 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hub.api.serializers import CurrencyField, MinorUnitsField, StrictSerializer
+from hub.api.serializers import (
+    CurrencyField,
+    FieldsBuiltOnceMixin,
+    MinorUnitsField,
+    StrictSerializer,
+)
 from payments.models import Dispute, Payment, PaymentEvent, Refund
 from payments.rules.states import PAYABLE
 from tenants.models import Service
@@ -25,8 +30,9 @@ class AgencyServiceField(serializers.PrimaryKeyRelatedField):
         return Service.objects.all()
 
 
-class PaymentCreateSerializer(StrictSerializer):
-    """A card payment to create; unknown fields are refused."""
+class PaymentCreateSerializer(FieldsBuiltOnceMixin, StrictSerializer):
+    """A card payment to create; unknown fields are refused. Every POST builds one:
+    its fields are built once (FieldsBuiltOnceMixin)."""
 
     amount = MinorUnitsField()
     currency = CurrencyField()
@@ -101,8 +107,9 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
-class PaymentSerializer(serializers.ModelSerializer):
-    """A payment as the agency sees it: GOV.UK Pay's states, money in minor units."""
+class PaymentSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
+    """A payment as the agency sees it: GOV.UK Pay's states, money in minor units.
+    Every payment response builds one: its fields are built once (FieldsBuiltOnceMixin)."""
 
     finished = serializers.BooleanField(read_only=True)
     next_url = serializers.SerializerMethodField(
