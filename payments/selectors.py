@@ -111,10 +111,11 @@ def provider_account_for(
         accounts = accounts.filter(provider=provider)
     if service is None:
         return accounts.filter(service__isnull=True).first()
-    # One query, not two (every payment asks): the service's own accounts and the
-    # defaults, in the model's ordering; the service's own first. An agency has a
-    # handful of active accounts, and picking here spares every payment the compiling
-    # of an ORDER BY on a NULLS LAST expression (about a third of this lookup's cost).
+    # One query, not two (every payment asks): the service's own account and the
+    # default, in the model's ordering, the service's own preferred. The constraints
+    # allow one active of each, so picking here costs nothing and spares every payment
+    # the compiling of an ORDER BY on a NULLS LAST expression (about a third of this
+    # lookup's cost).
     candidates = list(accounts.filter(Q(service=service) | Q(service__isnull=True)))
     own = next((account for account in candidates if account.service_id is not None), None)
     return own or next(iter(candidates), None)
