@@ -30,9 +30,9 @@ class AgencyServiceField(serializers.PrimaryKeyRelatedField):
         return Service.objects.all()
 
 
+# Every POST builds one, so its fields are built once (its docstring is the schema's).
 class PaymentCreateSerializer(FieldsBuiltOnceMixin, StrictSerializer):
-    """A card payment to create; unknown fields are refused. Every POST builds one:
-    its fields are built once (FieldsBuiltOnceMixin)."""
+    """A card payment to create; unknown fields are refused."""
 
     amount = MinorUnitsField()
     currency = CurrencyField()
@@ -107,9 +107,9 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
+# Every payment response builds one, so its fields are built once.
 class PaymentSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
-    """A payment as the agency sees it: GOV.UK Pay's states, money in minor units.
-    Every payment response builds one: its fields are built once (FieldsBuiltOnceMixin)."""
+    """A payment as the agency sees it: GOV.UK Pay's states, money in minor units."""
 
     finished = serializers.BooleanField(read_only=True)
     next_url = serializers.SerializerMethodField(
