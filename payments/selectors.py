@@ -108,18 +108,23 @@ def provider_account_for(
     *, tenant: Tenant, service: Service | None, provider: str | None = None
 ) -> ProviderAccount | None:
     """The active account for this service, else the agency's default one."""
-    accounts = ProviderAccount.objects.filter(tenant=tenant, active=True)
+    # Every payment asks, so one query and one filter() of plain column lookups: the
+    # ORM's cost here is building the query, not running it.
+    conditions = {"tenant_id": tenant.pk, "active": True}
     if provider:
-        accounts = accounts.filter(provider=provider)
+        conditions["provider"] = provider
     if service is None:
-        return accounts.filter(service__isnull=True).first()
-    # One query, not two (every payment asks): the service's own account sorts before
-    # the default (NULL last), then the model's ordering as before.
-    return (
-        accounts.filter(Q(service=service) | Q(service__isnull=True))
-        .order_by(F("service_id").asc(nulls_last=True), *ProviderAccount._meta.ordering)
-        .first()
+        return ProviderAccount.objects.filter(service_id=None, **conditions).first()
+    # The constraints allow one active account per service and one active default, so
+    # this is at most two rows: no ORDER BY (on PostgreSQL and SQLite alike, NULLS LAST
+    # would need an expression to compile), the service's own one preferred here.
+    candidates = list(
+        ProviderAccount.objects.filter(
+            Q(service_id=service.pk) | Q(service_id=None), **conditions
+        ).order_by()
     )
+    own = next((account for account in candidates if account.service_id is not None), None)
+    return own or next(iter(candidates), None)
 
 
 def overdue_payments(*, now: datetime) -> QuerySet[Payment]:

@@ -103,6 +103,23 @@ class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
             return queryset
         return queryset.filter(tenant=scope)
 
+    # An INSERT has no WHERE clause: the tenant filter get_queryset() builds would be
+    # thrown away, and building it is most of what ``Model.objects.create()`` costs
+    # beyond the INSERT itself. The guard stays: outside any scope these still raise.
+    # (Which tenant a new row belongs to is its ``tenant`` field, as before.)
+
+    def _unfiltered_queryset(self):
+        queryset = super().get_queryset()
+        if current_scope() is None:
+            queryset._unscoped = True
+        return queryset
+
+    def create(self, **kwargs):
+        return self._unfiltered_queryset().create(**kwargs)
+
+    def bulk_create(self, *args, **kwargs):
+        return self._unfiltered_queryset().bulk_create(*args, **kwargs)
+
 
 class TenantOwnedModel(models.Model):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")

@@ -24,12 +24,17 @@ from collections import defaultdict
 PROBES = [
     ("auth: API-key lookup", "hub.api.auth", "find_api_key"),
     ("auth: last_used_at touch", "hub.api.auth", "touch_api_key"),
-    ("throttle (Redis get + set)", "hub.api.throttling.ApiKeyRateThrottle", "allow_request"),
+    ("throttle (Redis counter)", "hub.api.throttling.ApiKeyRateThrottle", "allow_request"),
     ("permission (scope check)", "hub.api.permissions.HasApiKeyScope", "has_permission"),
     ("idempotency: claim (own transaction)", "hub.idempotency", "claim"),
     ("idempotency: store response", "hub.idempotency", "complete"),
     ("validation (serializer, service lookup)", "payments.api.serializers", "AgencyServiceField"),
-    ("create_payment: provider account lookup", "payments.services", "provider_account_for"),
+    # create_payment calls the name lifecycle imported, so the probe goes there.
+    (
+        "create_payment: provider account lookup",
+        "payments.services.lifecycle",
+        "provider_account_for",
+    ),
     (
         "provider: sandbox start_payment",
         "payments.providers.sandbox.SandboxProvider",

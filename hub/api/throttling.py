@@ -4,7 +4,9 @@ DRF's SimpleRateThrottle keeps every request's timestamp in one cached list and
 rewrites it on each call: at 6,000 requests a minute that is a list of thousands of
 floats pickled per request. A counter per key and window is one atomic INCR.
 The price is burstiness at a window edge (up to twice the rate across two
-adjacent windows), which a per-minute budget tolerates.
+adjacent windows), which a per-minute budget tolerates. On Redis the counter is
+created and counted in one round trip (SET NX EX, INCR in one MULTI) through one
+client per cache, not Django's add() then incr(), each of which builds a new client.
 
 The counters live in the shared cache (Redis in production). Redis is not where the
 hub keeps anything that matters — payments and the event outbox are in PostgreSQL — so
@@ -18,8 +20,9 @@ import logging
 import threading
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ shared_cache = _SharedCacheState()
 
 
 def _count(store, counter: str, timeout: int) -> int:
+    if isinstance(store, RedisCache):
+        return _count_in_redis(store, counter, timeout)
     # add() is atomic: the first request of a window creates the counter.
     if store.add(counter, 1, timeout=timeout):
         return 1
@@ -67,6 +72,29 @@ def _count(store, counter: str, timeout: int) -> int:
     except ValueError:  # expired between add() and incr()
         store.add(counter, 1, timeout=timeout)
         return 1
+
+
+def _count_in_redis(store: RedisCache, counter: str, timeout: int) -> int:
+    """The window's count after this request, in one round trip.
+
+    Django's RedisCache builds a new redis client (and its table of some 170 reply
+    callbacks) for every call; the throttle keeps one per cache object. Cache objects
+    are per thread and replaced when the CACHES setting changes, so the client follows
+    them. The counter is stored as Django stores an integer (plain, not pickled), so
+    ``cache.get`` still reads it.
+    """
+    client = store.__dict__.get("_hub_throttle_client")
+    if client is None:
+        client = store._cache.get_client(write=True)
+        store._hub_throttle_client = client
+    key = store.make_and_validate_key(counter)
+    # MULTI/EXEC: creating the counter with its expiry and counting cannot interleave
+    # with the counter expiring (an INCR on an expired key would make one that never
+    # expires).
+    pipe = client.pipeline(transaction=True)
+    pipe.set(key, 0, ex=timeout, nx=True)
+    pipe.incr(key)
+    return pipe.execute()[1]
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -95,7 +123,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         count = None
         if shared_cache.usable(monotonic):
             try:
-                count = _count(cache, counter, timeout)
+                count = _count(caches["default"], counter, timeout)
             except Exception as exc:  # any backend's connection error: Redis, memcached
                 shared_cache.failed(monotonic, exc)
         if count is None:

@@ -7,7 +7,12 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hub.api.serializers import CurrencyField, MinorUnitsField, StrictSerializer
+from hub.api.serializers import (
+    CurrencyField,
+    FieldsBuiltOnceMixin,
+    MinorUnitsField,
+    StrictSerializer,
+)
 from payments.models import Dispute, Payment, PaymentEvent, Refund
 from payments.rules.states import PAYABLE
 from tenants.models import Service
@@ -25,7 +30,8 @@ class AgencyServiceField(serializers.PrimaryKeyRelatedField):
         return Service.objects.all()
 
 
-class PaymentCreateSerializer(StrictSerializer):
+# Every POST builds one, so its fields are built once (its docstring is the schema's).
+class PaymentCreateSerializer(FieldsBuiltOnceMixin, StrictSerializer):
     """A card payment to create; unknown fields are refused."""
 
     amount = MinorUnitsField()
@@ -101,7 +107,8 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+# Every payment response builds one, so its fields are built once.
+class PaymentSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     """A payment as the agency sees it: GOV.UK Pay's states, money in minor units."""
 
     finished = serializers.BooleanField(read_only=True)
