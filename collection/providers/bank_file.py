@@ -11,13 +11,10 @@ status report (pain.002) can be matched back to the run.
 
 from __future__ import annotations
 
-import hashlib
-
-from django.core.files.base import ContentFile
 from lxml import etree
 
 from collection.models import CollectionAttempt, CollectionRun, CollectionSettings
-from collection.providers.base import CollectionProviderPlugin
+from collection.providers.base import CollectionProviderPlugin, RunFile
 from collection.providers.registry import registry
 from collection.schemes import CreditorConfig, DebitCollection, Scheme, build_pain008
 from collection.settings_validation import sepa_creditor_errors
@@ -84,12 +81,9 @@ class BankFileCollector(CollectionProviderPlugin):
         # The bank knows a collection by its end-to-end id; so do its status reports.
         return attempt.end_to_end_id
 
-    def finish_run(self, *, run: CollectionRun, settings: CollectionSettings) -> None:
+    def run_file(self, *, run: CollectionRun, settings: CollectionSettings) -> RunFile | None:
         collections = _collections(run)
         if not collections:
-            return
+            return None
         xml = build_pain008(creditor_config(settings), collections)
-        run.file.save(f"{run.tenant.slug}/{run.pk}.xml", ContentFile(xml), save=False)
-        run.file_sha256 = hashlib.sha256(xml).hexdigest()
-        run.file_message_id = _message_id(xml)
-        run.save(update_fields=["file", "file_sha256", "file_message_id"])
+        return RunFile(content=xml, message_id=_message_id(xml))

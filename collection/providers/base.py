@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +23,14 @@ class ProviderUnavailable(Exception):
     """The provider could not be asked now (network, rate limit, credentials): try later."""
 
 
+@dataclass(frozen=True)
+class RunFile:
+    """The file a provider makes of a finished run, for the run to store (a pain.008)."""
+
+    content: bytes
+    message_id: str
+
+
 class CollectionProviderPlugin:
     identifier: str = ""
     # True: ``submit`` talks to the outside world, so the run calls it only after the
@@ -36,5 +45,8 @@ class CollectionProviderPlugin:
         """Hand one collection over; return the provider's reference for it."""
         raise NotImplementedError
 
-    def finish_run(self, *, run: CollectionRun, settings: CollectionSettings) -> None:
-        """Called once, when every chunk of the run is done."""
+    def run_file(self, *, run: CollectionRun, settings: CollectionSettings) -> RunFile | None:
+        """Called once, when every chunk of the run is done: the file to hand to the
+        bank, if this provider works with files (the run stores it; a plugin only
+        translates and writes none of the hub's rows)."""
+        return None

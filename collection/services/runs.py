@@ -39,12 +39,14 @@ by the database lock (transactions begin IMMEDIATE), which gives the same guaran
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 
 from celery import current_app
 from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -61,6 +63,7 @@ from collection.models import (
 from collection.providers import (
     CollectionProviderPlugin,
     ProviderUnavailable,
+    RunFile,
     SubmissionDeclined,
     get_collector,
 )
@@ -688,13 +691,22 @@ def finish_run(*, run: CollectionRun) -> CollectionRun:
             return run
         collector = get_collector(run.provider)
         try:
-            with transaction.atomic():
-                collector.finish_run(run=run, settings=collection_settings(run.tenant))
+            bank_file = collector.run_file(run=run, settings=collection_settings(run.tenant))
         except Pain008Error as exc:
             _fail(run, f"The bank file could not be written: {exc}")
             return run
+        if bank_file is not None:
+            _store_file(run, bank_file)
         _complete(run)
     return run
+
+
+def _store_file(run: CollectionRun, bank_file: RunFile) -> None:
+    """The provider's file of the run, stored encrypted beside it (bank_file_storage)."""
+    run.file.save(f"{run.tenant.slug}/{run.pk}.xml", ContentFile(bank_file.content), save=False)
+    run.file_sha256 = hashlib.sha256(bank_file.content).hexdigest()
+    run.file_message_id = bank_file.message_id
+    run.save(update_fields=["file", "file_sha256", "file_message_id"])
 
 
 def _complete(run: CollectionRun) -> None:
