@@ -70,6 +70,7 @@ def dispatch_events(event_ids: list[str], *, deliver_now: bool = False) -> int:
             finished += 1  # no subscribers: the claim finished it
             continue
         failures = _run_subscribers(event)
+        # The dispatcher marks the events of whichever agencies its chunk holds.
         with all_tenants():
             pending = Event.objects.filter(pk=event.pk, dispatched_at__isnull=True)
             if failures:
