@@ -1,3 +1,10 @@
+"""Fixtures shared by the hub tests."""
+
+import pytest
+
+from tests.support.receiver import WebhookReceiver
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the schemathesis run's size after the results, when it ran."""
     import sys
@@ -8,3 +15,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"schemathesis: {figures['operations']} operations, {figures['cases']} cases sent"
         )
+
+
+@pytest.fixture
+def receivers():
+    """Start local webhook receivers (``receivers(**kwargs)``); all stop after the test."""
+    started = []
+
+    def start(**kwargs) -> WebhookReceiver:
+        receiver = WebhookReceiver(**kwargs).start()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()

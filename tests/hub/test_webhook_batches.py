@@ -20,26 +20,11 @@ from hub.events.catalogue import register_event_type
 from hub.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tenants.scope import all_tenants
 from tests.support.concurrency import in_background
-from tests.support.receiver import WebhookReceiver
 
 BATCH_EVENT = register_event_type(
     "test.batch", "Used by the batch tests", read_scope="payments:read"
 )
 SCHEDULE = delivery.DEFAULT_RETRY_SCHEDULE
-
-
-@pytest.fixture
-def receivers():
-    started = []
-
-    def start(**kwargs) -> WebhookReceiver:
-        receiver = WebhookReceiver(**kwargs).start()
-        started.append(receiver)
-        return receiver
-
-    yield start
-    for receiver in started:
-        receiver.stop()
 
 
 def endpoint_for(tenant, receiver=None, *, url=None) -> WebhookEndpoint:

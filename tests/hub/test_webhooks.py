@@ -18,27 +18,12 @@ from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
 from hub.events.outbox import OutboxError, publish
 from hub.events.subscribers import subscribe
 from tenants.scope import all_tenants
-from tests.support.receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 TEST_EVENT = register_event_type(
     "test.happened", "Used by the test suite", read_scope="payments:read"
 )
 SCHEDULE = delivery.DEFAULT_RETRY_SCHEDULE
-
-
-@pytest.fixture
-def receivers():
-    started = []
-
-    def start(**kwargs) -> WebhookReceiver:
-        receiver = WebhookReceiver(**kwargs).start()
-        started.append(receiver)
-        return receiver
-
-    yield start
-    for receiver in started:
-        receiver.stop()
 
 
 def endpoint_for(tenant, receiver, event_types=("*",)) -> WebhookEndpoint:
