@@ -37,9 +37,9 @@ from payments.models import (
 from payments.services import postings
 from payments.services.direct_debit import SOURCE as DIRECT_DEBIT_SOURCE
 from payments.services.lifecycle import (
-    _check_service,
-    _choose_provider,
-    _validate_payment_fields,
+    check_service,
+    choose_provider,
+    validate_payment_fields,
 )
 from registration.models import Registration
 from tenants.models import Service, Tenant
@@ -85,14 +85,14 @@ def create_direct_debits(
         events: list[EventSpec] = []
         for request in requests:
             try:
-                _validate_payment_fields(
+                validate_payment_fields(
                     amount=request.amount,
                     currency=request.currency,
                     description=request.description,
                     reference=request.reference,
                 )
                 _raise_cached(
-                    service_refusal, request.service.pk, _check_service, tenant, request.service
+                    service_refusal, request.service.pk, check_service, tenant, request.service
                 )
                 if request.constituent_id and request.constituent_id not in registered:
                     raise InvalidRequest(
@@ -101,7 +101,7 @@ def create_direct_debits(
                 choice = chosen.get(request.service.pk)
                 if choice is None:
                     try:
-                        choice = _choose_provider(
+                        choice = choose_provider(
                             tenant=tenant,
                             service=request.service,
                             method=PaymentMethod.DIRECT_DEBIT,

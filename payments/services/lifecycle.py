@@ -50,15 +50,15 @@ def create_payment(
 ) -> Payment:
     """A new payment. Card payments get their payer page now (``next_url``); direct
     debits are only recorded, in state created, for the collection app to submit."""
-    _validate_payment_fields(
+    validate_payment_fields(
         amount=amount, currency=currency, description=description, reference=reference
     )
     if method not in PaymentMethod.values:
         raise InvalidRequest(f"Unknown payment method {method!r}", field="method")
     with acting_for(tenant):
-        _check_service(tenant, service)
+        check_service(tenant, service)
         constituent_id = _registered_constituent_id(tenant, constituent)
-        name, plugin, account = _choose_provider(
+        name, plugin, account = choose_provider(
             tenant=tenant, service=service, method=method, requested=provider
         )
         now = timezone.now()
@@ -201,7 +201,11 @@ def expire_overdue_payments(*, now: datetime | None = None, limit: int = 500) ->
     return expired
 
 
-def _validate_payment_fields(*, amount, currency, description, reference) -> None:
+# The checks every new payment passes, one by one here and batch-wise in
+# payments/services/bulk.py: one set of rules for both paths.
+
+
+def validate_payment_fields(*, amount, currency, description, reference) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_AMOUNT:
         raise InvalidRequest(
             "amount is a positive integer in minor units", code="invalid_amount", field="amount"
@@ -216,7 +220,7 @@ def _validate_payment_fields(*, amount, currency, description, reference) -> Non
         raise InvalidRequest("reference must not be blank", code="blank", field="reference")
 
 
-def _check_service(tenant: Tenant, service: Service) -> None:
+def check_service(tenant: Tenant, service: Service) -> None:
     if service is None or service.tenant_id != tenant.pk:
         raise InvalidRequest("No such service", code="does_not_exist", field="service")
     if not service.active:
@@ -237,7 +241,7 @@ def _registered_constituent_id(tenant: Tenant, constituent: Constituent | str | 
     return constituent_id
 
 
-def _choose_provider(
+def choose_provider(
     *, tenant: Tenant, service: Service, method: str, requested: str | None
 ) -> tuple[str, PaymentProvider | None, ProviderAccount | None]:
     """The provider and credentials: the caller's choice, else the service's account,
