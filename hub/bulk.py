@@ -33,6 +33,14 @@ def insert(model: type[models.Model], rows: Sequence[dict]) -> None:
     tenant = require_tenant()  # the same fail-closed rule the scoped managers apply
     if any(row["tenant_id"] != tenant.pk for row in rows):
         raise ValueError(f"{model.__name__}: every row must belong to {tenant.slug}")
+    copy_rows(model, rows)
+
+
+def copy_rows(model: type[models.Model], rows: Sequence[dict]) -> None:
+    """``insert`` without its one-agency rule, for platform code whose rows each name
+    their own agency (the outbox: a life event's fan-out is one row per agency)."""
+    if not rows:
+        return
     fields = [
         field
         for field in model._meta.concrete_fields

@@ -373,7 +373,7 @@ def _present_batch(
         if attempt.state == A.SUBMITTED
     ]
     if submitted:
-        publish_many(submitted)
+        publish_many(submitted, batched=True)
     outcome.submitted += len(submitted)
     return presented
 

@@ -42,6 +42,10 @@ MAX_DISPATCH_ATTEMPTS = 10
 # The commit hook dispatches at once; the sweep only takes events older than this, so
 # the two rarely race (and when they do, the receipts keep each subscriber to once).
 SWEEP_GRACE = timedelta(seconds=10)
+# Events one claim locks: a message of a set-based batch's events (thousands, see
+# outbox.BATCHED_DISPATCH_LIMIT) is dispatched in slices of short transactions. A
+# life event's fan-out (at most outbox.FANOUT_CHUNK) is one slice: sent as one batch.
+CLAIM_SLICE = 500
 
 
 def dispatch_event(event_id: str) -> bool:
@@ -55,7 +59,17 @@ def dispatch_events(event_ids: list[str], *, deliver_now: bool = False) -> int:
     With ``deliver_now`` (the dispatch task in a worker) the deliveries just created are
     sent as one batch in this call, before the subscribers run: a life event to fifty
     agencies is fifty concurrent POSTs in the task that dispatched it, not fifty tasks.
-    Otherwise (the sweep, an operator) one delivery task is queued for them."""
+    Otherwise (the sweep, an operator) one delivery task is queued for them.
+
+    More than ``CLAIM_SLICE`` events are claimed, sent and finished a slice at a time."""
+    event_ids = list(event_ids)
+    return sum(
+        _dispatch_slice(event_ids[start : start + CLAIM_SLICE], deliver_now=deliver_now)
+        for start in range(0, len(event_ids), CLAIM_SLICE)
+    )
+
+
+def _dispatch_slice(event_ids: list[str], *, deliver_now: bool) -> int:
     events, created = _claim(event_ids, hand_over=not deliver_now)
     if created and deliver_now:
         try:

@@ -6,7 +6,10 @@ hook starts at once and the periodic sweep restarts after any crash.
 
 Events published in one transaction are handed to the broker together when it
 commits, in chunks (one ``dispatch_events`` task per chunk): a fan-out of a hundred
-events costs a few broker round trips, not a hundred.
+events costs a few broker round trips, not a hundred. The events of a set-based batch
+(``batched``: a collection run's batch, a settlement) go as one message for the whole
+transaction, up to ``BATCHED_DISPATCH_LIMIT`` events; the dispatcher claims such a
+message's events in slices (hub/events/dispatch.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
+from hub import bulk
 from hub.events import queue
 from hub.events.catalogue import EVENT_TYPES
 from hub.events.models import Event
@@ -29,6 +33,9 @@ logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 10  # events per dispatch task: small enough to spread over workers
 # A fan-out published ``together`` goes to one dispatch task up to this many events.
 FANOUT_CHUNK = 500
+# Events of set-based batches per dispatch message: one message per transaction, unless
+# it wrote more than this (a message stays a few hundred kilobytes at most).
+BATCHED_DISPATCH_LIMIT = 5000
 
 
 class OutboxError(RuntimeError):
@@ -47,12 +54,20 @@ def publish(*, tenant: Tenant, type: str, subject_id: str, payload: dict) -> Eve
     return publish_many([EventSpec(tenant, type, str(subject_id), payload)])[0]
 
 
-def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[Event]:
-    """Publish several events with one INSERT (a fan-out to every registered agency).
+def publish_many(
+    specs: Iterable[EventSpec], *, together: bool = False, batched: bool = False
+) -> list[Event]:
+    """Publish several events with one statement (a fan-out to every registered agency,
+    a batch of payments); on PostgreSQL by COPY (hub.bulk).
 
     ``together``: the events are one change told to many agencies (a life event), so
     one dispatch task takes them all and sends their webhooks as one batch of
-    concurrent POSTs, instead of chunks of ``DISPATCH_CHUNK`` spread over tasks."""
+    concurrent POSTs, instead of chunks of ``DISPATCH_CHUNK`` spread over tasks.
+
+    ``batched``: the events of a set-based batch (a collection run's). Every batched
+    event of the transaction goes to the broker in one dispatch message at commit,
+    however many ``publish_many`` calls wrote them: a batch of 50 instalments is one
+    message instead of fifteen."""
     if not connection.in_atomic_block:
         raise OutboxError(
             "publish() must run inside the transaction that makes the change "
@@ -78,27 +93,45 @@ def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[
         if len(events) == 1:
             events[0].save(force_insert=True)
         else:
-            Event.objects.bulk_create(events)
+            bulk.copy_rows(Event, [_row(event) for event in events])
     ids = [event.pk for event in events]
     if together:
         _pending_batch().fanouts.append(ids)
+    elif batched:
+        _pending_batch().batched_ids.extend(ids)
     else:
         _pending_batch().event_ids.extend(ids)
     return events
+
+
+def _row(event: Event) -> dict:
+    """The columns a new event sets; the rest (dispatch state) take their defaults."""
+    return {
+        "tenant_id": event.tenant_id,
+        "id": event.pk,
+        "type": event.type,
+        "subject_id": event.subject_id,
+        "payload": event.payload,
+        "created_at": event.created_at,
+        "request_id": event.request_id,
+    }
 
 
 @dataclass
 class _Batch:
     event_ids: list[str] = field(default_factory=list)
     fanouts: list[list[str]] = field(default_factory=list)
+    batched_ids: list[str] = field(default_factory=list)
 
     def flush(self) -> None:
         dispatch_events = queue.task(queue.DISPATCH_EVENTS)
         ids, self.event_ids = self.event_ids, []
         fanouts, self.fanouts = self.fanouts, []
+        batched, self.batched_ids = self.batched_ids, []
         chunks = _chunks(ids, DISPATCH_CHUNK)
         for fanout in fanouts:
             chunks += _chunks(fanout, FANOUT_CHUNK)
+        chunks += _chunks(batched, BATCHED_DISPATCH_LIMIT)
         for chunk in chunks:
             try:
                 dispatch_events.delay(chunk)

@@ -150,7 +150,7 @@ def create_direct_debits(
             # per field.
             bulk.insert_objects(Payment, payments)
             bulk.insert_objects(PaymentEvent, timeline)
-            publish_many(events)
+            publish_many(events, batched=True)
     return results
 
 
@@ -212,7 +212,7 @@ def confirm_direct_debits(*, tenant: Tenant, collected: Sequence[tuple[str, date
         # another path already left its submitted state and is not in ``locked``.
         bulk.insert_objects(LedgerTransaction, ledger_transactions)
         bulk.insert_objects(LedgerLine, ledger_lines)
-        publish_many(events)
+        publish_many(events, batched=True)
     return [payment.pk for payment in locked]
 
 

@@ -485,6 +485,62 @@ def test_events_of_one_transaction_reach_the_broker_in_chunks(
     assert [pk for chunk in sent for pk in chunk] == [e.pk for e in published]
 
 
+def test_batched_events_of_one_transaction_reach_the_broker_as_one_message(
+    tenant, monkeypatch, django_capture_on_commit_callbacks
+):
+    from hub import tasks
+    from hub.events import outbox
+
+    sent = []
+    monkeypatch.setattr(tasks.dispatch_events, "delay", lambda ids: sent.append(list(ids)))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        first = outbox.publish_many(
+            (outbox.EventSpec(tenant, TEST_EVENT, f"a{n}", {"n": n}) for n in range(23)),
+            batched=True,
+        )
+        second = outbox.publish_many(
+            (outbox.EventSpec(tenant, TEST_EVENT, f"b{n}", {"n": n}) for n in range(7)),
+            batched=True,
+        )
+    assert sent == [[e.pk for e in first + second]]
+    with all_tenants():
+        stored = dict(Event.objects.filter(tenant=tenant).values_list("subject_id", "payload"))
+    assert stored == {
+        **{f"a{n}": {"n": n} for n in range(23)},
+        **{f"b{n}": {"n": n} for n in range(7)},
+    }
+
+
+def test_a_message_of_more_events_than_one_claim_is_dispatched_in_slices(
+    tenant, monkeypatch, receivers
+):
+    from hub.events import outbox
+
+    receiver = receivers()
+    monkeypatch.setattr(dispatch, "CLAIM_SLICE", 4)
+    claim, claimed = dispatch._claim, []
+
+    def counting_claim(event_ids, **kwargs):
+        claimed.append(len(event_ids))
+        return claim(event_ids, **kwargs)
+
+    monkeypatch.setattr(dispatch, "_claim", counting_claim)
+    endpoint_for(tenant, receiver, [TEST_EVENT])
+    with transaction.atomic():
+        published = outbox.publish_many(
+            (outbox.EventSpec(tenant, TEST_EVENT, f"s{n}", {"n": n}) for n in range(10)),
+            batched=True,
+        )
+    ids = [event.pk for event in published]
+    assert dispatch.dispatch_events(ids, deliver_now=True) == 10
+    assert claimed == [4, 4, 2]
+    assert dispatch.dispatch_events(ids, deliver_now=True) == 0  # each event once
+    assert sorted(r.json["data"]["n"] for r in receiver.verified()) == list(range(10))
+    with all_tenants():
+        assert WebhookDelivery.objects.filter(event_id__in=ids).count() == 10
+        assert not Event.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+
+
 def test_a_rolled_back_batch_does_not_swallow_the_next_transactions_events(
     tenant, monkeypatch, django_capture_on_commit_callbacks
 ):
