@@ -9,7 +9,7 @@ What is timed is the hub's real path, through the services, on PostgreSQL:
   select   ``runs.start_run`` per agency: the due instalments (one indexed query on the
            submission date), the run row and its chunks of 500.
   collect  ``runs.collect_chunk`` for every chunk, spread over --workers processes as
-           Celery would spread the chunk tasks: per batch of 50 a row-locked claim
+           Celery would spread the chunk tasks: per batch of 250 a row-locked claim
            (FOR UPDATE SKIP LOCKED), then set-based writes: payments' bulk service
            (payments, timeline, payment.created and payment.submitted events, one
            statement each), the attempts, the instalments and the instalment.submitted
@@ -17,7 +17,7 @@ What is timed is the hub's real path, through the services, on PostgreSQL:
            against its XSD.
   settle   ``outcomes.confirm_matured_collections`` on the settlement date, spread over
            the same processes by agency: ``payments.confirm_direct_debits`` per batch of
-           200, which posts the double-entry ledger and publishes payment.succeeded.
+           500, which posts the double-entry ledger and publishes payment.succeeded.
 
 The events land in the outbox and their dispatch is queued on Redis on commit, as in
 production; no dispatcher consumes them during the run (that cost belongs to the

@@ -219,7 +219,7 @@ def _apply_stop_action(action, attempt, instalment, failed_on: dt.date) -> None:
         )
 
 
-def confirm_matured_collections(*, tenant: Tenant, today: dt.date, batch_size: int = 200) -> int:
+def confirm_matured_collections(*, tenant: Tenant, today: dt.date, batch_size: int = 500) -> int:
     """Bank-file debits whose settlement date has come are collected (provisionally:
     the scheme's return window stays open, see ``return_window_end``).
 
