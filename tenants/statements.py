@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
 
@@ -346,18 +346,7 @@ class CompiledInsert:
         return obj
 
     def _check_scope(self, obj) -> None:
-        if not issubclass(self.model, TenantOwnedModel):
-            return
-        scope = current_scope()
-        if scope is None:
-            raise ScopeError(
-                f"{self.model.__name__} is tenant-owned: insert it inside tenant_scope() "
-                "or, for cross-tenant work, all_tenants()"
-            )
-        if scope is not ALL_TENANTS and obj.tenant_id != scope.pk:
-            raise ScopeSwitchError(
-                f"scoped to {scope.slug}, asked to insert a row of another agency"
-            )
+        _check_row_scope(self.model, obj)
 
     def _plan(self, connection, pk_set: bool) -> _InsertPlan:
         key = (connection.alias, pk_set)
@@ -405,3 +394,97 @@ class CompiledInsert:
         )
         self._plans[key] = plan
         return plan
+
+
+@dataclass(frozen=True)
+class _UpdatePlan:
+    vendor: str
+    sql: str
+    fields: tuple[models.Field, ...]
+
+
+class CompiledUpdate:
+    """``obj.save(update_fields=fields)`` for one model, its UPDATE built once.
+
+    As save() does: related objects are checked, every field's ``pre_save`` applies, a
+    failure marks the transaction for rollback, and an UPDATE that finds no row raises
+    ``DatabaseError``. While a save signal has a receiver for the model, or a value is
+    an expression, save() itself runs. The row's tenant obeys the same scope rules as
+    ``CompiledInsert``.
+    """
+
+    def __init__(self, model: type[models.Model], fields: Sequence[str]) -> None:
+        meta = model._meta
+        if meta.parents or meta.proxy or model.save is not models.Model.save:
+            raise StatementError(f"{model.__name__}: inherited, proxy or own save()")
+        self.model = model
+        self.field_names = tuple(fields)
+        self.fields = tuple(meta.get_field(name) for name in fields)
+        if any(f.primary_key or f.generated or not f.concrete for f in self.fields):
+            raise StatementError("only concrete, non-key, non-generated fields are updated")
+        self._plans: dict[str, _UpdatePlan] = {}
+
+    def update(self, obj: models.Model) -> None:
+        model = self.model
+        if type(obj) is not model:
+            raise TypeError(f"expected a {model.__name__}, got {type(obj).__name__}")
+        if obj._state.adding or obj.pk is None:
+            raise ValueError(f"this {model.__name__} is not saved yet: nothing to update")
+        _check_row_scope(model, obj)
+        alias = router.db_for_write(model, instance=obj)
+        if pre_save.has_listeners(model) or post_save.has_listeners(model):
+            obj.save(update_fields=list(self.field_names), using=alias)
+            return
+        obj._prepare_related_fields_for_save(operation_name="save")
+        values = [field.pre_save(obj, False) for field in self.fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            obj.save(update_fields=list(self.field_names), using=alias)
+            return
+        connection = connections[alias]
+        plan = self._plan(connection)
+        params = [
+            field.get_db_prep_save(value, connection=connection)
+            for field, value in zip(self.fields, values, strict=True)
+        ]
+        params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+        with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            updated = cursor.rowcount
+        if not updated:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+        obj._state.db = alias
+
+    def _plan(self, connection) -> _UpdatePlan:
+        plan = self._plans.get(connection.alias)
+        if plan is not None and plan.vendor == connection.vendor:
+            return plan
+        if any(getattr(f, "get_placeholder", None) is not None for f in self.fields):
+            raise StatementError(f"{self.model.__name__}: a field with its own placeholder")
+        meta = self.model._meta
+        quote = connection.ops.quote_name
+        # As SQLUpdateCompiler.as_sql writes it for ``filter(pk=…).update(…)``.
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in self.fields)
+        where = f"{quote(meta.db_table)}.{quote(meta.pk.column)} = %s"
+        plan = _UpdatePlan(
+            vendor=connection.vendor,
+            # Quoted identifiers and %s only: the values travel as parameters.
+            sql=f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where}",  # noqa: S608
+            fields=self.fields,
+        )
+        self._plans[connection.alias] = plan
+        return plan
+
+
+def _check_row_scope(model: type[models.Model], obj: models.Model) -> None:
+    """A tenant-owned row is written inside a scope, and inside one agency's scope only
+    that agency's rows are."""
+    if not issubclass(model, TenantOwnedModel):
+        return
+    scope = current_scope()
+    if scope is None:
+        raise ScopeError(
+            f"{model.__name__} is tenant-owned: write it inside tenant_scope() "
+            "or, for cross-tenant work, all_tenants()"
+        )
+    if scope is not ALL_TENANTS and obj.tenant_id != scope.pk:
+        raise ScopeSwitchError(f"scoped to {scope.slug}, asked to write a row of another agency")

@@ -375,3 +375,87 @@ def test_with_a_save_signal_listening_the_row_goes_through_save(tenant):
     finally:
         post_save.disconnect(listener, sender=IdempotencyRecord)
     assert seen == [("k", True)]
+
+
+# ------------------------------------------------------------------- the same statements
+
+
+def captured(action) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return [query["sql"] for query in queries]
+
+
+def test_the_compiled_payment_insert_sends_the_orms_statement(tenant):
+    from payments.models import Payment
+    from payments.services.lifecycle import _PAYMENT_INSERT
+    from tests.payments.conftest import new_payment
+
+    service = services.create_service(
+        tenant=tenant, code="fees", name="Fees", interaction_kind="regulatory"
+    )
+    template = new_payment(tenant, service)
+    fields = {
+        f.attname: getattr(template, f.attname)
+        for f in Payment._meta.concrete_fields
+        if f.attname not in ("id", "hosted_token")
+    }
+    by_orm = Payment(id="pay_byorm", hosted_token="t-orm", **fields)
+    compiled = Payment(id="pay_compiled", hosted_token="t-cmp", **fields)
+    with tenant_scope(tenant), transaction.atomic():
+        orm_sql = captured(lambda: by_orm.save(force_insert=True))
+        compiled_sql = captured(lambda: _PAYMENT_INSERT.insert(compiled))
+        rows = {p.pk: field_values(p) for p in Payment.objects.filter(pk__startswith="pay_")}
+    normalise = lambda sqls, pk, token: [  # noqa: E731
+        s.replace(pk, "PK").replace(token, "TOKEN") for s in sqls
+    ]
+    assert normalise(compiled_sql, "pay_compiled", "t-cmp") == normalise(
+        orm_sql, "pay_byorm", "t-orm"
+    )
+    assert {**rows["pay_compiled"], "id": 0, "hosted_token": 0} == {
+        **rows["pay_byorm"],
+        "id": 0,
+        "hosted_token": 0,
+    }
+
+
+def test_a_compiled_update_sends_the_orms_statement(tenant):
+    from hub.idempotency import _RESPONSE_UPDATE
+
+    with tenant_scope(tenant):
+        first = IdempotencyRecord.objects.create(tenant=tenant, key="a", fingerprint="f")
+        second = IdempotencyRecord.objects.create(tenant=tenant, key="b", fingerprint="f")
+        done = timezone.now()
+        for record in (first, second):
+            record.status_code, record.completed_at = 201, done
+            record.response_body = {"id": "pay_x", "amount": 12, "list": [1, "two"]}
+        fields = ["status_code", "response_body", "encrypted_response_body", "completed_at"]
+        orm_sql = captured(lambda: first.save(update_fields=fields))
+        compiled_sql = captured(lambda: _RESPONSE_UPDATE.update(second))
+        assert compiled_sql == [s.replace(str(first.pk), str(second.pk)) for s in orm_sql]
+        assert field_values(IdempotencyRecord.objects.get(pk=second.pk)) == {
+            **field_values(IdempotencyRecord.objects.get(pk=first.pk)),
+            "id": second.pk,
+            "key": "b",
+            "created_at": second.created_at,
+        }
+
+
+def test_a_compiled_update_of_a_vanished_row_fails_as_save_does(tenant, other_tenant):
+    from django.db import DatabaseError
+
+    from hub.idempotency import _RESPONSE_UPDATE
+
+    with tenant_scope(tenant):
+        record = IdempotencyRecord.objects.create(tenant=tenant, key="a", fingerprint="f")
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        with pytest.raises(DatabaseError, match="did not affect any rows"):
+            _RESPONSE_UPDATE.update(record)
+        with pytest.raises(ValueError):
+            _RESPONSE_UPDATE.update(IdempotencyRecord(tenant=tenant, key="new"))
+    with all_tenants():
+        theirs = IdempotencyRecord.objects.create(tenant=other_tenant, key="t", fingerprint="f")
+    with tenant_scope(tenant), pytest.raises(ScopeSwitchError):
+        _RESPONSE_UPDATE.update(theirs)
+    with pytest.raises(ScopeError):
+        _RESPONSE_UPDATE.update(theirs)
