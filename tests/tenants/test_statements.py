@@ -381,9 +381,16 @@ def test_with_a_save_signal_listening_the_row_goes_through_save(tenant):
 
 
 def captured(action) -> list[str]:
-    with CaptureQueriesContext(connection) as queries:
+    """The statements ``action`` sends, values quoted in (the same for either binding)."""
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(connection.ops.compose_sql(sql, params) if params else sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         action()
-    return [query["sql"] for query in queries]
+    return sent
 
 
 def test_the_compiled_payment_insert_sends_the_orms_statement(tenant):
@@ -432,7 +439,9 @@ def test_a_compiled_update_sends_the_orms_statement(tenant):
         fields = ["status_code", "response_body", "encrypted_response_body", "completed_at"]
         orm_sql = captured(lambda: first.save(update_fields=fields))
         compiled_sql = captured(lambda: _RESPONSE_UPDATE.update(second))
-        assert compiled_sql == [s.replace(str(first.pk), str(second.pk)) for s in orm_sql]
+        assert compiled_sql == [
+            s.replace(f'"id" = {first.pk}', f'"id" = {second.pk}') for s in orm_sql
+        ]
         assert field_values(IdempotencyRecord.objects.get(pk=second.pk)) == {
             **field_values(IdempotencyRecord.objects.get(pk=first.pk)),
             "id": second.pk,
@@ -459,3 +468,32 @@ def test_a_compiled_update_of_a_vanished_row_fails_as_save_does(tenant, other_te
         _RESPONSE_UPDATE.update(theirs)
     with pytest.raises(ScopeError):
         _RESPONSE_UPDATE.update(theirs)
+
+
+def test_values_bound_by_the_server_round_trip_exactly(tenant, on_postgres):
+    from tenants.statements import _cursor
+
+    awkward = 'O\'Brien \\ "quoted" ü € %s %(x)s -- ; DROP TABLE x'
+    with tenant_scope(tenant):
+        entry = AUDIT_INSERT.insert(
+            audit_entry(tenant, actor_label=awkward, summary=awkward, changes={"s": awkward})
+        )
+        stored = AuditEntry.objects.get(pk=entry.pk)
+        assert (stored.actor_label, stored.summary, stored.changes) == (
+            awkward[:200],
+            awkward,
+            {"s": awkward},
+        )
+        assert stored.occurred_at == entry.occurred_at  # time zone included
+        query = CompiledQuery(
+            lambda p: AuditEntry.objects.filter(tenant_id=p.tenant_id, summary=p.summary),
+            params=["tenant_id", "summary"],
+            tenant_param="tenant_id",
+        )
+        assert [e.pk for e in query.fetch(tenant_id=tenant.pk, summary=awkward)] == [entry.pk]
+    if on_postgres:
+        import psycopg
+
+        with _cursor(connection) as cursor:
+            assert type(cursor.cursor).__mro__[1:].count(psycopg.ClientCursor) == 0
+            assert isinstance(cursor.cursor, psycopg.Cursor)
