@@ -27,6 +27,7 @@ from hub.errors import Conflict, InvalidRequest
 from hub.models import IdempotencyRecord
 from tenants.models import Tenant
 from tenants.scope import all_tenants
+from tenants.statements import CompiledInsert, CompiledUpdate
 
 MAX_KEY_LENGTH = 255
 KEY_PATTERN = r"[\x20-\x7e]+"
@@ -96,14 +97,22 @@ def claim(*, tenant: Tenant, key: str, method: str, path: str, body: object) -> 
         time.sleep(POLL_INTERVAL)
 
 
+# Every idempotent POST inserts one and stores its response in it: both statements
+# built once per process (tenants/statements.py).
+_CLAIM_INSERT = CompiledInsert(IdempotencyRecord)
+_RESPONSE_UPDATE = CompiledUpdate(
+    IdempotencyRecord, ["status_code", "response_body", "encrypted_response_body", "completed_at"]
+)
+
+
 def _insert_claim(**fields) -> IdempotencyRecord:
     """The claim row, committed at once. Outside a transaction the INSERT is its own
     (no BEGIN/COMMIT round trips); inside one, a savepoint keeps a duplicate key from
     breaking the caller's transaction."""
     if connection.in_atomic_block:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(**fields)
-    return IdempotencyRecord.objects.create(**fields)
+            return _CLAIM_INSERT.insert(IdempotencyRecord(**fields))
+    return _CLAIM_INSERT.insert(IdempotencyRecord(**fields))
 
 
 def complete(
@@ -119,9 +128,7 @@ def complete(
         record.response_body = body
         record.encrypted_response_body = None
     record.completed_at = timezone.now()
-    record.save(
-        update_fields=["status_code", "response_body", "encrypted_response_body", "completed_at"]
-    )
+    _RESPONSE_UPDATE.update(record)
 
 
 def stored_body(record: IdempotencyRecord) -> object:

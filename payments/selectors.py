@@ -26,6 +26,7 @@ from payments.models import (
 from payments.rules.states import PAYABLE
 from tenants.models import Service, Tenant
 from tenants.scope import acting_for, all_tenants
+from tenants.statements import CompiledQuery
 
 # The ledger --------------------------------------------------------------------
 
@@ -104,25 +105,36 @@ def refund_by_provider_reference(tenant: Tenant, ref: str) -> Refund | None:
     return Refund.objects.filter(tenant=tenant, provider_reference=ref).first()
 
 
+# Every payment asks for its service's account (no provider named): compiled once per
+# process (tenants/statements.py), the agency's id a parameter checked against the scope.
+# The constraints allow one active account per service and one active default, so this
+# is at most two rows: no ORDER BY, the service's own one is preferred below.
+_ACCOUNTS_FOR_SERVICE = CompiledQuery(
+    lambda p: ProviderAccount.objects.filter(
+        Q(service_id=p.service_id) | Q(service_id=None), tenant_id=p.tenant_id, active=True
+    ).order_by(),
+    params=["tenant_id", "service_id"],
+    tenant_param="tenant_id",
+)
+
+
 def provider_account_for(
     *, tenant: Tenant, service: Service | None, provider: str | None = None
 ) -> ProviderAccount | None:
     """The active account for this service, else the agency's default one."""
-    # Every payment asks, so one query and one filter() of plain column lookups: the
-    # ORM's cost here is building the query, not running it.
     conditions = {"tenant_id": tenant.pk, "active": True}
     if provider:
         conditions["provider"] = provider
     if service is None:
         return ProviderAccount.objects.filter(service_id=None, **conditions).first()
-    # The constraints allow one active account per service and one active default, so
-    # this is at most two rows: no ORDER BY (on PostgreSQL and SQLite alike, NULLS LAST
-    # would need an expression to compile), the service's own one preferred here.
-    candidates = list(
-        ProviderAccount.objects.filter(
-            Q(service_id=service.pk) | Q(service_id=None), **conditions
-        ).order_by()
-    )
+    if provider:
+        candidates = list(
+            ProviderAccount.objects.filter(
+                Q(service_id=service.pk) | Q(service_id=None), **conditions
+            ).order_by()
+        )
+    else:
+        candidates = _ACCOUNTS_FOR_SERVICE.fetch(tenant_id=tenant.pk, service_id=service.pk)
     own = next((account for account in candidates if account.service_id is not None), None)
     return own or next(iter(candidates), None)
 

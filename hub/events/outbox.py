@@ -28,6 +28,7 @@ from hub.events.models import Event
 from hub.observability import request_id
 from tenants.models import Tenant
 from tenants.scope import all_tenants
+from tenants.statements import CompiledInsert
 
 logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 10  # events per dispatch task: small enough to spread over workers
@@ -50,8 +51,31 @@ class EventSpec:
     payload: dict
 
 
+# One event per change is the common case (every payment request publishes one): its
+# INSERT is built once per process (tenants/statements.py). The checks are publish_many's.
+_EVENT_INSERT = CompiledInsert(Event)
+
+
 def publish(*, tenant: Tenant, type: str, subject_id: str, payload: dict) -> Event:
-    return publish_many([EventSpec(tenant, type, str(subject_id), payload)])[0]
+    if not connection.in_atomic_block:
+        raise OutboxError(
+            "publish() must run inside the transaction that makes the change "
+            "(wrap the service in transaction.atomic)"
+        )
+    if type not in EVENT_TYPES:
+        raise OutboxError(f"unknown event type {type!r}: register it in the catalogue")
+    event = Event(
+        tenant=tenant,
+        type=type,
+        subject_id=str(subject_id),
+        payload=payload,
+        request_id=request_id.current(),
+    )
+    # As in publish_many: the event names its own tenant, whatever the caller's scope.
+    with all_tenants():
+        _EVENT_INSERT.insert(event)
+    _pending_batch().event_ids.append(event.pk)
+    return event
 
 
 def publish_many(

@@ -16,10 +16,21 @@ from hub.api.serializers import (
 from payments.models import Dispute, Payment, PaymentEvent, Refund
 from payments.rules.states import PAYABLE
 from tenants.models import Service
+from tenants.scope import current_tenant
+from tenants.statements import CompiledQuery
 
 MAX_METADATA_KEYS = 20
 MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
+
+
+# Every payment request looks its service up: compiled once per process
+# (tenants/statements.py), the agency's id a parameter checked against the scope.
+_SERVICE_OF_AGENCY = CompiledQuery(
+    lambda p: Service.objects.filter(tenant_id=p.tenant_id, pk=p.service_id).order_by(),
+    params=["tenant_id", "service_id"],
+    tenant_param="tenant_id",
+)
 
 
 class AgencyServiceField(serializers.PrimaryKeyRelatedField):
@@ -28,6 +39,15 @@ class AgencyServiceField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return Service.objects.all()
+
+    def to_internal_value(self, data):
+        tenant = current_tenant()
+        if not isinstance(data, str) or tenant is None or self.pk_field is not None:
+            return super().to_internal_value(data)  # DRF's own errors for odd input
+        service = _SERVICE_OF_AGENCY.first(tenant_id=tenant.pk, service_id=data)
+        if service is None:
+            self.fail("does_not_exist", pk_value=data)
+        return service
 
 
 # Every POST builds one, so its fields are built once (its docstring is the schema's).

@@ -26,11 +26,14 @@ from payments.services.locking import lock_payment
 from registration.models import Constituent, Registration
 from tenants.models import Service, Tenant
 from tenants.scope import acting_for, all_tenants, tenant_scope
+from tenants.statements import CompiledInsert
 
 logger = logging.getLogger(__name__)
 S = PaymentState
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = 10**13
+# Every payment the API creates: its INSERT built once per process.
+_PAYMENT_INSERT = CompiledInsert(Payment)
 
 
 def create_payment(
@@ -100,7 +103,7 @@ def create_payment(
             payment.provider_reference = started.provider_reference
             payment.provider_session_id = started.provider_session_id
         with transaction.atomic():
-            payment.save(force_insert=True)
+            _PAYMENT_INSERT.insert(payment)
             transitions.record_creation(payment, source="api" if card else "direct_debit")
     return payment
 

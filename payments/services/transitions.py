@@ -17,8 +17,11 @@ from hub.events.outbox import publish
 from payments.events import EVENT_FOR_STATE, PAYMENT_CREATED, PAYMENT_FAILED, payment_payload
 from payments.models import FINISHED_STATES, Payment, PaymentEvent, PaymentMethod, PaymentState
 from payments.rules.states import RETURNABLE, is_allowed
+from tenants.statements import CompiledInsert
 
 S = PaymentState
+# Every change of every payment writes one: its INSERT built once per process.
+_TIMELINE_INSERT = CompiledInsert(PaymentEvent)
 
 
 def record_creation(payment: Payment, *, source: str) -> None:
@@ -111,14 +114,16 @@ def record_note(payment: Payment, *, to_state: str, source: str, detail: dict) -
 
 
 def _timeline(payment, from_state, to_state, *, applied, source, detail) -> None:
-    PaymentEvent.objects.create(
-        tenant_id=payment.tenant_id,
-        payment=payment,
-        from_state=from_state,
-        to_state=to_state,
-        applied=applied,
-        source=source[:50],
-        detail=detail,
+    _TIMELINE_INSERT.insert(
+        PaymentEvent(
+            tenant_id=payment.tenant_id,
+            payment=payment,
+            from_state=from_state,
+            to_state=to_state,
+            applied=applied,
+            source=source[:50],
+            detail=detail,
+        )
     )
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tenants.models import ApiKey, Tenant
 from tenants.scope import all_tenants
+from tenants.statements import CompiledQuery
 
 KEY_PREFIX = "hk_"
 DEFAULT_ROTATION_OVERLAP = timedelta(hours=24)
@@ -53,18 +54,23 @@ def issue_api_key(*, tenant: Tenant, name: str, scopes: list[str] | None = None)
     return IssuedKey(api_key=api_key, secret=secret)
 
 
+# Every API request runs this: compiled once per process (tenants/statements.py), the
+# row itself read afresh each time, so a revoked key fails on the very next request.
+# The hash is unique: a slice, not first(), whose ORDER BY is no use for one row.
+_KEY_BY_HASH = CompiledQuery(
+    lambda p: ApiKey.objects.select_related("tenant").filter(secret_hash=p.secret_hash)[:1],
+    params=["secret_hash"],
+    across_tenants="authentication: the key is what tells us the tenant",
+)
+
+
 def find_api_key(secret: str) -> ApiKey | None:
     """One indexed lookup by hash; the tenant comes along in the same query."""
     if not secret.startswith(KEY_PREFIX):
         return None
     # Authentication: the key is what tells us the tenant, so no scope can be set yet.
-    # The hash is unique: a slice, not first(), whose ORDER BY would cost every request
-    # the compiling of an ordering for at most one row.
     with all_tenants():
-        found = list(
-            ApiKey.objects.select_related("tenant").filter(secret_hash=hash_secret(secret))[:1]
-        )
-    return found[0] if found else None
+        return _KEY_BY_HASH.first(secret_hash=hash_secret(secret))
 
 
 def touch_api_key(api_key: ApiKey) -> None:

@@ -54,3 +54,55 @@ def test_stock_kombu_raises_attribute_error_in_the_same_state(redis, monkeypatch
     _connection, channel = released_channel_with_unacked_message(redis.url(1))
     with pytest.raises(AttributeError):
         channel.close()
+
+
+def test_publishes_on_a_channel_reuse_one_client_and_every_message_arrives(redis):
+    # kombu's channel built a new redis client (its ~170 reply callbacks) per message.
+    with Connection(redis.url(2)) as connection:
+        channel = connection.default_channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+            assert first.connection_pool is channel.pool
+        producer = connection.Producer()
+        for number in range(3):
+            producer.publish({"n": number}, routing_key="reused-client-queue")
+        with channel.conn_or_acquire() as client:
+            assert client is first
+            assert client.llen("reused-client-queue") == 3
+
+
+def test_a_client_passed_in_is_used_as_it_is(redis):
+    with Connection(redis.url(2)) as connection:
+        channel = connection.default_channel
+        own = channel._create_client()
+        with channel.conn_or_acquire(own) as client:
+            assert client is own
+        with channel.conn_or_acquire() as client:
+            assert client is not own
+
+
+def test_after_the_pool_is_dropped_a_publish_gets_a_client_on_the_new_pool(redis):
+    # What kombu does when the broker is lost: the pools go; the next publish must not
+    # keep talking through the old pool.
+    with Connection(redis.url(2)) as connection:
+        channel = connection.default_channel
+        with channel.conn_or_acquire() as before:
+            old_pool = before.connection_pool
+        channel._disconnect_pools()
+        with channel.conn_or_acquire() as after:
+            assert after is not before
+            assert after.connection_pool is channel.pool is not old_pool
+            after.lpush("after-reconnect", "x")
+            assert after.llen("after-reconnect") == 1
+
+
+def test_publishing_survives_a_broker_restart(redis):
+    with Connection(redis.url(2)) as connection:
+        producer = connection.Producer()
+        producer.publish({"n": 1}, routing_key="restart-queue")
+        redis.stop()
+        redis.start()  # an outage: what Redis held is gone, the address is the same
+        published = connection.ensure(producer, producer.publish, max_retries=3)
+        published({"n": 2}, routing_key="restart-queue")
+        with connection.default_channel.conn_or_acquire() as client:
+            assert client.llen("restart-queue") == 1
