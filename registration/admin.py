@@ -1,10 +1,13 @@
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from hub.events.models import Event, WebhookDelivery
 from registration.models import (
     Constituent,
     ConstituentVersion,
+    FieldAccess,
     FieldAuthority,
     Identifier,
     LifeEvent,
@@ -160,6 +163,57 @@ class FieldAuthorityAdmin(admin.ModelAdmin):
 
     # Each permission hook has its own signature (``obj`` for all but add), so each is
     # its own method: aliasing them to has_module_permission made every page a 500.
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class FieldAccessForm(forms.ModelForm):
+    visible_fields = forms.MultipleChoiceField(
+        choices=FieldAccess.Field.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Name, kind and status (alive, deceased, ceased) are always shown; "
+        "fields left unticked are absent from this agency's API answers and webhooks.",
+    )
+
+    class Meta:
+        model = FieldAccess
+        fields = ["tenant", "visible_fields"]
+
+
+@admin.register(FieldAccess)
+class FieldAccessAdmin(admin.ModelAdmin):
+    """Which fields of the shared record each agency may see: the operator's decision, per
+    agency, as the BRP's authorisation decree is; agency staff neither see nor change it."""
+
+    form = FieldAccessForm
+    list_display = ["tenant", "granted_fields", "updated_at"]
+    search_fields = ["tenant__name", "tenant__slug"]
+
+    @admin.display(description="Fields it may see")
+    def granted_fields(self, access):
+        labels = dict(FieldAccess.Field.choices)
+        return ", ".join(labels.get(f, f) for f in access.visible_fields) or "name and status only"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tenant"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
 

@@ -130,6 +130,40 @@ class FieldAuthority(models.Model):
         return f"{self.field} → {self.tenant}"
 
 
+class FieldAccess(models.Model):
+    """Which optional fields of the shared record an agency may see (set by operators).
+
+    As the Dutch BRP authorises each recipient per data element: a field outside the
+    agency's grant is absent from what the hub tells it (API answers and webhooks), not
+    masked. The name, the kind and the status (alive, deceased, ceased) are always told:
+    they are what a registration is for. An agency without a row sees
+    ``settings.HUB_REGISTRY_DEFAULT_VISIBLE_FIELDS`` (none of the optional fields unless
+    the operator configures otherwise): privacy by default, GDPR article 25(2).
+    """
+
+    class Field(models.TextChoices):
+        DATE_OF_BIRTH = "date_of_birth", "Date of birth"
+        ADDRESS = "address", "Address"
+        EMAIL = "email", "Email address"
+        PHONE = "phone", "Phone number"
+        IDENTIFIERS = "identifiers", "Identifiers (masked)"
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    visible_fields = models.JSONField(
+        default=list, blank=True, help_text="The optional fields this agency may see"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "field authorisation"
+        verbose_name_plural = "field authorisations"
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {', '.join(self.visible_fields) or 'name and status only'}"
+
+
 class ConstituentVersion(models.Model):
     """One change to a constituent: who, when, what (old and new values)."""
 

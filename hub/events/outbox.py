@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from hub.events import queue
-from hub.events.catalogue import EVENT_TYPES
+from hub.events.catalogue import EVENT_TYPES, PAYLOAD_SHAPERS
 from hub.events.models import Event
 from hub.observability import request_id
 from tenants.models import Tenant
@@ -60,15 +60,17 @@ def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[
         )
     events = []
     publishing_request = request_id.current()
+    specs = list(specs)
     for spec in specs:
         if spec.type not in EVENT_TYPES:
             raise OutboxError(f"unknown event type {spec.type!r}: register it in the catalogue")
+    for spec, payload in zip(specs, _payloads_per_agency(specs), strict=True):
         events.append(
             Event(
                 tenant=spec.tenant,
                 type=spec.type,
                 subject_id=str(spec.subject_id),
-                payload=spec.payload,
+                payload=payload,
                 request_id=publishing_request,
             )
         )
@@ -85,6 +87,22 @@ def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[
     else:
         _pending_batch().event_ids.extend(ids)
     return events
+
+
+def _payloads_per_agency(specs: list[EventSpec]) -> list[dict]:
+    """Each event's payload as its agency may be told it: one shaper call per type."""
+    payloads = [spec.payload for spec in specs]
+    by_type: dict[str, list[int]] = {}
+    for index, spec in enumerate(specs):
+        if spec.type in PAYLOAD_SHAPERS:
+            by_type.setdefault(spec.type, []).append(index)
+    for event_type, indexes in by_type.items():
+        shaped = PAYLOAD_SHAPERS[event_type](
+            [specs[i].tenant for i in indexes], [specs[i].payload for i in indexes]
+        )
+        for index, payload in zip(indexes, shaped, strict=True):
+            payloads[index] = payload
+    return payloads
 
 
 @dataclass

@@ -91,6 +91,8 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         if getattr(self, "swagger_fake_view", False):
             return context
         tenant = require_tenant()
+        context["tenant"] = tenant
+        context["visible_fields"] = selectors.visible_fields(tenant)
         context["registrations"] = (
             {
                 r.constituent_id: r
@@ -115,7 +117,11 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         return self._render(self.get_object())
 
     @extend_schema(
-        summary="Register a constituent (201), or link to the one the hub already holds (200)",
+        summary="Register a constituent with your agency (201; 200 if you already are)",
+        description="The answer is the same whether or not the hub, or another agency, "
+        "already knew the person: 201 and the record as your field authorisation shows "
+        "it, whenever your agency's registration is new; 200 only when your agency "
+        "already held an active registration of that person (a repeated request).",
         request=ConstituentCreateSerializer,
         responses={200: ConstituentSerializer, 201: ConstituentSerializer},
     )
@@ -136,7 +142,9 @@ class ConstituentViewSet(HubReadOnlyViewSet):
             phone=data.get("phone", ""),
             **data["registration"],
         )
-        code = status.HTTP_201_CREATED if registered.constituent_created else status.HTTP_200_OK
+        # Decided by this agency's registration, never by whether the hub knew the
+        # person: 200-for-known told an agency that someone else holds that person.
+        code = status.HTTP_201_CREATED if registered.registration_created else status.HTTP_200_OK
         return self._render(registered.constituent, code)
 
     @extend_schema(
@@ -179,13 +187,20 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         return self._render(updated)
 
     @extend_schema(
-        summary="Change history: who changed what, when", responses=VersionSerializer(many=True)
+        summary="Changes made while your agency is registered: what changed, when",
+        description="Only the changes since your agency's registration began, only the "
+        "fields you are authorised to see, and the changing agency named only when it "
+        "is yours: earlier history would tell you that others knew the person first.",
+        responses=VersionSerializer(many=True),
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         constituent = self.get_object()
-        versions = constituent.versions.select_related("changed_by_tenant")
-        return Response(VersionSerializer(versions, many=True).data)
+        registration = selectors.active_registration(require_tenant(), constituent)
+        versions = constituent.versions.filter(changed_at__gt=registration.created_at)
+        return Response(
+            VersionSerializer(versions, many=True, context=self.get_serializer_context()).data
+        )
 
     @extend_schema(
         methods=["get"],

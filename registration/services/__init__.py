@@ -6,6 +6,7 @@
 
 from registration.services.constituents import (
     CORRECTABLE_FIELDS,
+    FieldNotAuthorised,
     FieldOwnedElsewhere,
     Registered,
     correct_constituent,
@@ -16,6 +17,7 @@ from registration.services.life_events import RecordedLifeEvent, record_life_eve
 
 __all__ = [
     "CORRECTABLE_FIELDS",
+    "FieldNotAuthorised",
     "FieldOwnedElsewhere",
     "RecordedLifeEvent",
     "Registered",
