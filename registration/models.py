@@ -234,3 +234,47 @@ class LifeEventReport(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant} reported {self.life_event_id}"
+
+
+class ConstituentAccess(TenantOwnedModel):
+    """One read of a person's record by an agency: who, when, for which purpose.
+
+    Every answer of the API that shows a constituent to an agency writes one (Estonia's
+    data tracker: the person can see which agency looked at their data). The agency sees
+    its own rows (``GET /api/v1/constituents/{id}/access-log``); the operator's
+    subject-access export shows the person all of them.
+    """
+
+    class Action(models.TextChoices):
+        REGISTER = "register"
+        RETRIEVE = "retrieve"
+        LIST = "list"
+        LOOKUP = "lookup"
+        CORRECT = "correct"
+        HISTORY = "history"
+        LIFE_EVENTS = "life_events"
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("acc"), editable=False
+    )
+    constituent = models.ForeignKey(Constituent, on_delete=models.CASCADE, related_name="accesses")
+    registration = models.ForeignKey(
+        Registration, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The purpose and basis as they were when the record was read: a registration's
+    # purpose may be edited or the registration erased later, the read stays explained.
+    purpose = models.CharField(max_length=300, blank=True)
+    legal_basis = models.CharField(max_length=30, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    api_key_id = models.CharField(max_length=40, blank=True)
+    api_key_label = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "constituent accesses"
+        indexes = [models.Index(fields=["constituent", "created_at"], name="access_by_person")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} read {self.constituent_id} ({self.action})"

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from hub.api.serializers import StrictSerializer
 from registration import selectors
-from registration.models import Constituent, LifeEvent, Registration
+from registration.models import Constituent, ConstituentAccess, LifeEvent, Registration
 from registration.rules import identifiers
 from tenants.scope import all_tenants, require_tenant
 
@@ -114,6 +114,27 @@ class ConstituentSerializer(serializers.ModelSerializer):
     def get_registration(self, constituent) -> RegistrationSerializer:
         registration = self.context.get("registrations", {}).get(constituent.pk)
         return RegistrationSerializer(registration).data if registration else None
+
+
+class ConstituentAccessSerializer(serializers.ModelSerializer):
+    accessed_at = serializers.DateTimeField(source="created_at")
+    registration = serializers.CharField(source="registration_id", allow_null=True)
+    api_key = serializers.CharField(
+        source="api_key_label", help_text="The key's visible prefix and name"
+    )
+
+    class Meta:
+        model = ConstituentAccess
+        fields = [
+            "id",
+            "accessed_at",
+            "action",
+            "purpose",
+            "legal_basis",
+            "registration",
+            "api_key",
+            "request_id",
+        ]
 
 
 class VersionSerializer(serializers.Serializer):

@@ -1,9 +1,11 @@
 """Registration's public write API: the shared registry of people and their life events.
 
 - constituents: register once, correct, end an agency's registration;
-- life_events: a life event told once and fanned out to every registered agency.
+- life_events: a life event told once and fanned out to every registered agency;
+- access_log: every read of a person's record by an agency.
 """
 
+from registration.services.access_log import record_reads
 from registration.services.constituents import (
     CORRECTABLE_FIELDS,
     FieldNotAuthorised,
@@ -24,5 +26,6 @@ __all__ = [
     "correct_constituent",
     "end_registration",
     "record_life_event",
+    "record_reads",
     "register_constituent",
 ]
