@@ -2,7 +2,8 @@
 
 - constituents: register once, correct, end an agency's registration;
 - life_events: a life event told once and fanned out to every registered agency;
-- access_log: every read of a person's record by an agency.
+- access_log: every read of a person's record by an agency;
+- subject_access: the operator's export of everything held on a person (GDPR art. 15).
 """
 
 from registration.services.access_log import record_reads
@@ -16,6 +17,7 @@ from registration.services.constituents import (
     register_constituent,
 )
 from registration.services.life_events import RecordedLifeEvent, record_life_event
+from registration.services.subject_access import SubjectAccessExport, export_subject_access
 
 __all__ = [
     "CORRECTABLE_FIELDS",
@@ -23,8 +25,10 @@ __all__ = [
     "FieldOwnedElsewhere",
     "RecordedLifeEvent",
     "Registered",
+    "SubjectAccessExport",
     "correct_constituent",
     "end_registration",
+    "export_subject_access",
     "record_life_event",
     "record_reads",
     "register_constituent",
