@@ -38,6 +38,10 @@ class Constituent(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Set when the retention job anonymised the record: no registration justified it any
+    # longer, but payments or debts elsewhere (kept for their own legal period) point at
+    # it, so the row stays without a name, identifiers or contact details.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
