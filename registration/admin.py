@@ -13,6 +13,7 @@ from hub.models import AuditEntry
 from registration import services
 from registration.models import (
     Constituent,
+    ConstituentAccess,
     ConstituentVersion,
     FieldAccess,
     FieldAuthority,
@@ -36,6 +37,17 @@ class IdentifierInline(ReadOnlyInline):
 class VersionInline(ReadOnlyInline):
     model = ConstituentVersion
     fields = ["version", "changed_at", "changed_by_tenant", "changed_by", "reason", "changes"]
+
+
+class AccessInline(ReadOnlyInline):
+    model = ConstituentAccess
+    fields = ["created_at", "tenant", "action", "purpose", "legal_basis", "api_key_label"]
+    verbose_name_plural = "access log (reads by agencies)"
+
+    def get_queryset(self, request):
+        # Hub operators see every agency's reads; agency staff their own agencies'.
+        with all_tenants():
+            return _own_agencies(request, ConstituentAccess.objects.select_related("tenant"))
 
 
 class RegistryVisibilityMixin:
@@ -76,7 +88,7 @@ class ConstituentAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
     list_display = ["id", "name", "kind", "status", "masked_identifiers", "version", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["id", "name"]
-    inlines = [IdentifierInline, VersionInline]
+    inlines = [IdentifierInline, VersionInline, AccessInline]
     exclude = []
     actions = ["export_subject_access_json"]
 
