@@ -9,7 +9,7 @@ class CollectionConfig(AppConfig):
 
     def ready(self) -> None:
         # (registration; tasks too, so collection.services.runs finds its task by name)
-        from collection import events, providers, subscribers, tasks  # noqa: F401
+        from collection import events, providers, subject_access, subscribers, tasks  # noqa: F401
         from collection.services.outcomes import provisional_until
         from payments import services as payments
 

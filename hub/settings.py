@@ -360,6 +360,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reconciliation.reconcile_yesterday",
         "schedule": crontab(hour=6, minute=30),
     },
+    # At night, before the morning's runs: what no registration justifies any longer.
+    "registration-apply-retention": {
+        "task": "registration.apply_retention",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 # Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
 HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
@@ -371,6 +376,32 @@ HUB_RECONCILIATION_DEFAULTS = {
     "amount_tolerance": int(os.environ.get("HUB_RECONCILIATION_AMOUNT_TOLERANCE", "0")),
     "lookback_days": int(os.environ.get("HUB_RECONCILIATION_LOOKBACK_DAYS", "35")),
 }
+
+# The constituent registry's privacy rules (docs/operator-guide.md, "The registry").
+# Which optional fields of the shared record (date_of_birth, address, email, phone,
+# identifiers) an agency without a field authorisation of its own sees: none, by default
+# (privacy by default); the operator grants each agency what its task needs in the admin.
+# Agencies that existed before field authorisation got all of them (migration 0002).
+HUB_REGISTRY_DEFAULT_VISIBLE_FIELDS = env_list("HUB_REGISTRY_DEFAULT_VISIBLE_FIELDS", [])
+# Retention (GDPR articles 5(1)(e) and 17): an ended registration is erased this many days
+# after it ended, per legal basis; a constituent no registration justifies any longer is
+# then erased (or anonymised where payments or debts still point at it). A deceased
+# person's record is erased this many days after the date of death, whatever the
+# registrations (estates are settled and the notifications answered by then).
+HUB_REGISTRY_RETENTION_DAYS = {
+    basis: int(os.environ.get(f"HUB_REGISTRY_RETENTION_DAYS_{basis.upper()}", default))
+    for basis, default in {
+        "consent": "30",
+        "contract": "730",
+        "legal_obligation": "2555",
+        "vital_interests": "90",
+        "public_task": "730",
+        "legitimate_interests": "365",
+    }.items()
+}
+HUB_REGISTRY_DECEASED_RETENTION_DAYS = int(
+    os.environ.get("HUB_REGISTRY_DECEASED_RETENTION_DAYS", "730")
+)
 
 # Outbound webhooks: seconds between attempts after each failure (then: failed).
 HUB_WEBHOOK_RETRY_SCHEDULE = [

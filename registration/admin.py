@@ -1,10 +1,21 @@
-from django.contrib import admin
-from django.utils.html import format_html_join
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
+from hub import audit
 from hub.events.models import Event, WebhookDelivery
+from hub.models import AuditEntry
+from registration import services
 from registration.models import (
     Constituent,
+    ConstituentAccess,
     ConstituentVersion,
+    FieldAccess,
     FieldAuthority,
     Identifier,
     LifeEvent,
@@ -26,6 +37,17 @@ class IdentifierInline(ReadOnlyInline):
 class VersionInline(ReadOnlyInline):
     model = ConstituentVersion
     fields = ["version", "changed_at", "changed_by_tenant", "changed_by", "reason", "changes"]
+
+
+class AccessInline(ReadOnlyInline):
+    model = ConstituentAccess
+    fields = ["created_at", "tenant", "action", "purpose", "legal_basis", "api_key_label"]
+    verbose_name_plural = "access log (reads by agencies)"
+
+    def get_queryset(self, request):
+        # Hub operators see every agency's reads; agency staff their own agencies'.
+        with all_tenants():
+            return _own_agencies(request, ConstituentAccess.objects.select_related("tenant"))
 
 
 class RegistryVisibilityMixin:
@@ -66,12 +88,84 @@ class ConstituentAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
     list_display = ["id", "name", "kind", "status", "masked_identifiers", "version", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["id", "name"]
-    inlines = [IdentifierInline, VersionInline]
+    inlines = [IdentifierInline, VersionInline, AccessInline]
     exclude = []
+    actions = ["export_subject_access_json"]
 
     @admin.display(description="Identifiers")
     def masked_identifiers(self, constituent):
         return ", ".join(str(i) for i in constituent.identifiers.all())
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and request.user.is_superuser:
+            fields.append("subject_access_export")
+        return fields
+
+    @admin.display(description="Subject-access export (GDPR art. 15)")
+    def subject_access_export(self, constituent):
+        # Hub operators only (get_readonly_fields): the export shows every agency's records.
+        page = reverse("admin:registration_constituent_subject_access", args=[constituent.pk])
+        return format_html(
+            '<a href="{}">Readable page</a> · <a href="{}?format=json">JSON</a> '
+            "(each opening is recorded in the audit trail of every agency it names)",
+            page,
+            page,
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("export_subject_access_json", None)
+        return actions
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/subject-access/",
+                self.admin_site.admin_view(self.subject_access_view),
+                name="registration_constituent_subject_access",
+            )
+        ]
+        return own + super().get_urls()
+
+    def subject_access_view(self, request, object_id):
+        """The export of one person, as a page to read or print, or ``?format=json``."""
+        if not request.user.is_superuser:
+            raise PermissionDenied  # it holds every agency's records of the person
+        constituent = get_object_or_404(Constituent, pk=object_id)
+        as_json = request.GET.get("format") == "json"
+        exported = _export(request, constituent, "admin (json)" if as_json else "admin (page)")
+        if as_json:
+            return _json_download(exported, constituent)
+        return HttpResponse(exported.html)
+
+    @admin.action(description="Export everything held on the person (GDPR art. 15, JSON)")
+    def export_subject_access_json(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Choose one person: an export is one person's copy.", messages.ERROR
+            )
+            return None
+        constituent = queryset.get()
+        return _json_download(_export(request, constituent, "admin action"), constituent)
+
+
+def _export(request, constituent, channel):
+    return services.export_subject_access(
+        constituent=constituent,
+        actor_kind=AuditEntry.ActorKind.STAFF_USER,
+        actor_id=str(request.user.pk),
+        actor_label=f"staff {request.user.get_username()}",
+        channel=channel,
+        remote_addr=audit.client_address(request),
+    )
+
+
+def _json_download(exported, constituent) -> HttpResponse:
+    response = HttpResponse(exported.json_bytes, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="subject-access-{constituent.pk}.json"'
+    return response
 
 
 @admin.register(Registration)
@@ -160,6 +254,57 @@ class FieldAuthorityAdmin(admin.ModelAdmin):
 
     # Each permission hook has its own signature (``obj`` for all but add), so each is
     # its own method: aliasing them to has_module_permission made every page a 500.
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class FieldAccessForm(forms.ModelForm):
+    visible_fields = forms.MultipleChoiceField(
+        choices=FieldAccess.Field.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Name, kind and status (alive, deceased, ceased) are always shown; "
+        "fields left unticked are absent from this agency's API answers and webhooks.",
+    )
+
+    class Meta:
+        model = FieldAccess
+        fields = ["tenant", "visible_fields"]
+
+
+@admin.register(FieldAccess)
+class FieldAccessAdmin(admin.ModelAdmin):
+    """Which fields of the shared record each agency may see: the operator's decision, per
+    agency, as the BRP's authorisation decree is; agency staff neither see nor change it."""
+
+    form = FieldAccessForm
+    list_display = ["tenant", "granted_fields", "updated_at"]
+    search_fields = ["tenant__name", "tenant__slug"]
+
+    @admin.display(description="Fields it may see")
+    def granted_fields(self, access):
+        labels = dict(FieldAccess.Field.choices)
+        return ", ".join(labels.get(f, f) for f in access.visible_fields) or "name and status only"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tenant"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
 

@@ -6,4 +6,5 @@ class RegistrationConfig(AppConfig):
     verbose_name = "Constituent registry"
 
     def ready(self) -> None:
-        from registration import events  # noqa: F401  (registers the event types)
+        # The event types, and the registry's sections of the subject-access export.
+        from registration import events, subject_access  # noqa: F401

@@ -38,6 +38,10 @@ class Constituent(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Set when the retention job anonymised the record: no registration justified it any
+    # longer, but payments or debts elsewhere (kept for their own legal period) point at
+    # it, so the row stays without a name, identifiers or contact details.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -130,6 +134,40 @@ class FieldAuthority(models.Model):
         return f"{self.field} → {self.tenant}"
 
 
+class FieldAccess(models.Model):
+    """Which optional fields of the shared record an agency may see (set by operators).
+
+    As the Dutch BRP authorises each recipient per data element: a field outside the
+    agency's grant is absent from what the hub tells it (API answers and webhooks), not
+    masked. The name, the kind and the status (alive, deceased, ceased) are always told:
+    they are what a registration is for. An agency without a row sees
+    ``settings.HUB_REGISTRY_DEFAULT_VISIBLE_FIELDS`` (none of the optional fields unless
+    the operator configures otherwise): privacy by default, GDPR article 25(2).
+    """
+
+    class Field(models.TextChoices):
+        DATE_OF_BIRTH = "date_of_birth", "Date of birth"
+        ADDRESS = "address", "Address"
+        EMAIL = "email", "Email address"
+        PHONE = "phone", "Phone number"
+        IDENTIFIERS = "identifiers", "Identifiers (masked)"
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    visible_fields = models.JSONField(
+        default=list, blank=True, help_text="The optional fields this agency may see"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "field authorisation"
+        verbose_name_plural = "field authorisations"
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {', '.join(self.visible_fields) or 'name and status only'}"
+
+
 class ConstituentVersion(models.Model):
     """One change to a constituent: who, when, what (old and new values)."""
 
@@ -200,3 +238,47 @@ class LifeEventReport(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant} reported {self.life_event_id}"
+
+
+class ConstituentAccess(TenantOwnedModel):
+    """One read of a person's record by an agency: who, when, for which purpose.
+
+    Every answer of the API that shows a constituent to an agency writes one (Estonia's
+    data tracker: the person can see which agency looked at their data). The agency sees
+    its own rows (``GET /api/v1/constituents/{id}/access-log``); the operator's
+    subject-access export shows the person all of them.
+    """
+
+    class Action(models.TextChoices):
+        REGISTER = "register"
+        RETRIEVE = "retrieve"
+        LIST = "list"
+        LOOKUP = "lookup"
+        CORRECT = "correct"
+        HISTORY = "history"
+        LIFE_EVENTS = "life_events"
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("acc"), editable=False
+    )
+    constituent = models.ForeignKey(Constituent, on_delete=models.CASCADE, related_name="accesses")
+    registration = models.ForeignKey(
+        Registration, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The purpose and basis as they were when the record was read: a registration's
+    # purpose may be edited or the registration erased later, the read stays explained.
+    purpose = models.CharField(max_length=300, blank=True)
+    legal_basis = models.CharField(max_length=30, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    api_key_id = models.CharField(max_length=40, blank=True)
+    api_key_label = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "constituent accesses"
+        indexes = [models.Index(fields=["constituent", "created_at"], name="access_by_person")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} read {self.constituent_id} ({self.action})"

@@ -3,10 +3,13 @@ registration: every read here takes the agency and filters by it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.conf import settings
 from django.db.models import QuerySet
 
 from hub.crypto import keyed_hash
-from registration.models import Constituent, Registration
+from registration.models import Constituent, FieldAccess, Registration
 from tenants.models import Tenant
 from tenants.scope import all_tenants
 
@@ -48,3 +51,41 @@ def registered_tenants(constituent: Constituent) -> list[Tenant]:
                 ).values("tenant_id")
             ).order_by("slug")
         )
+
+
+# The optional fields of the shared record; the rest (id, kind, name, status, the dates
+# of death or cessation) every registered agency sees.
+OPTIONAL_FIELDS = tuple(FieldAccess.Field.values)
+
+
+def default_visible_fields() -> frozenset[str]:
+    return frozenset(getattr(settings, "HUB_REGISTRY_DEFAULT_VISIBLE_FIELDS", ()))
+
+
+def visible_fields(tenant: Tenant) -> frozenset[str]:
+    """The optional fields of the shared record this agency is authorised to see."""
+    return visible_fields_of([tenant.pk])[tenant.pk]
+
+
+def visible_fields_of(tenant_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The authorised fields of several agencies with one query (a fan-out)."""
+    tenant_ids = list(tenant_ids)
+    granted = dict(
+        FieldAccess.objects.filter(tenant_id__in=tenant_ids).values_list(
+            "tenant_id", "visible_fields"
+        )
+    )
+    default = default_visible_fields()
+    return {
+        pk: frozenset(granted[pk]) & frozenset(OPTIONAL_FIELDS) if pk in granted else default
+        for pk in tenant_ids
+    }
+
+
+def without_unauthorised_fields(values: dict, fields: frozenset[str]) -> dict:
+    """``values`` (fields of a constituent, by name) less the optional ones not granted."""
+    return {
+        name: value
+        for name, value in values.items()
+        if name not in OPTIONAL_FIELDS or name in fields
+    }

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from hub import bulk
 from hub.events import queue
-from hub.events.catalogue import EVENT_TYPES
+from hub.events.catalogue import EVENT_TYPES, PAYLOAD_SHAPERS
 from hub.events.models import Event
 from hub.observability import request_id
 from tenants.models import Tenant
@@ -64,6 +64,8 @@ def publish(*, tenant: Tenant, type: str, subject_id: str, payload: dict) -> Eve
         )
     if type not in EVENT_TYPES:
         raise OutboxError(f"unknown event type {type!r}: register it in the catalogue")
+    if type in PAYLOAD_SHAPERS:  # the agency is told only what it may see (as in publish_many)
+        (payload,) = _payloads_per_agency([EventSpec(tenant, type, str(subject_id), payload)])
     event = Event(
         tenant=tenant,
         type=type,
@@ -99,15 +101,17 @@ def publish_many(
         )
     events = []
     publishing_request = request_id.current()
+    specs = list(specs)
     for spec in specs:
         if spec.type not in EVENT_TYPES:
             raise OutboxError(f"unknown event type {spec.type!r}: register it in the catalogue")
+    for spec, payload in zip(specs, _payloads_per_agency(specs), strict=True):
         events.append(
             Event(
                 tenant=spec.tenant,
                 type=spec.type,
                 subject_id=str(spec.subject_id),
-                payload=spec.payload,
+                payload=payload,
                 request_id=publishing_request,
             )
         )
@@ -139,6 +143,22 @@ def _row(event: Event) -> dict:
         "created_at": event.created_at,
         "request_id": event.request_id,
     }
+
+
+def _payloads_per_agency(specs: list[EventSpec]) -> list[dict]:
+    """Each event's payload as its agency may be told it: one shaper call per type."""
+    payloads = [spec.payload for spec in specs]
+    by_type: dict[str, list[int]] = {}
+    for index, spec in enumerate(specs):
+        if spec.type in PAYLOAD_SHAPERS:
+            by_type.setdefault(spec.type, []).append(index)
+    for event_type, indexes in by_type.items():
+        shaped = PAYLOAD_SHAPERS[event_type](
+            [specs[i].tenant for i in indexes], [specs[i].payload for i in indexes]
+        )
+        for index, payload in zip(indexes, shaped, strict=True):
+            payloads[index] = payload
+    return payloads
 
 
 @dataclass

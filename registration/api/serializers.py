@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from hub.api.serializers import StrictSerializer
-from registration.models import Constituent, LifeEvent, Registration
+from registration import selectors
+from registration.models import Constituent, ConstituentAccess, LifeEvent, Registration
 from registration.rules import identifiers
-from tenants.scope import all_tenants
+from tenants.scope import all_tenants, require_tenant
 
 
 class AddressSerializer(StrictSerializer):
@@ -74,7 +75,17 @@ class RegistrationSerializer(serializers.ModelSerializer):
 
 
 class ConstituentSerializer(serializers.ModelSerializer):
-    identifiers = MaskedIdentifierSerializer(many=True)
+    """A constituent as one agency may see it.
+
+    The optional fields of the shared record (date of birth, address, email, phone,
+    identifiers) are present only when the agency's field authorisation grants them
+    (``visible_fields`` in the context; absent from the context means none). Nothing
+    says how long the hub has known the person or how often the record changed before
+    the agency registered (no hub-wide version counter or timestamps): that would tell
+    the agency that another agency holds the person.
+    """
+
+    identifiers = MaskedIdentifierSerializer(many=True, required=False)
     registration = serializers.SerializerMethodField()
 
     class Meta:
@@ -91,23 +102,62 @@ class ConstituentSerializer(serializers.ModelSerializer):
             "deceased_on",
             "ceased_on",
             "identifiers",
-            "version",
             "registration",
-            "created_at",
-            "updated_at",
         ]
+
+    def to_representation(self, constituent):
+        data = super().to_representation(constituent)
+        return selectors.without_unauthorised_fields(
+            data, self.context.get("visible_fields", frozenset())
+        )
 
     def get_registration(self, constituent) -> RegistrationSerializer:
         registration = self.context.get("registrations", {}).get(constituent.pk)
         return RegistrationSerializer(registration).data if registration else None
 
 
+class ConstituentAccessSerializer(serializers.ModelSerializer):
+    accessed_at = serializers.DateTimeField(source="created_at")
+    registration = serializers.CharField(source="registration_id", allow_null=True)
+    api_key = serializers.CharField(
+        source="api_key_label", help_text="The key's visible prefix and name"
+    )
+
+    class Meta:
+        model = ConstituentAccess
+        fields = [
+            "id",
+            "accessed_at",
+            "action",
+            "purpose",
+            "legal_basis",
+            "registration",
+            "api_key",
+            "request_id",
+        ]
+
+
 class VersionSerializer(serializers.Serializer):
-    version = serializers.IntegerField()
+    """One change made while the agency was registered, as that agency may see it."""
+
     changed_at = serializers.DateTimeField()
-    changed_by_agency = serializers.CharField(source="changed_by_tenant.slug", default=None)
+    changed_by_agency = serializers.SerializerMethodField(
+        help_text="Your agency's slug when your agency made the change; null for any "
+        "other source (which other agency holds the person is not yours to know)"
+    )
     reason = serializers.CharField()
-    changes = serializers.JSONField()
+    changes = serializers.SerializerMethodField(
+        help_text="Old and new value of each changed field you are authorised to see"
+    )
+
+    def get_changed_by_agency(self, version) -> str | None:
+        tenant = self.context["tenant"]
+        return tenant.slug if version.changed_by_tenant_id == tenant.pk else None
+
+    def get_changes(self, version) -> dict:
+        return selectors.without_unauthorised_fields(
+            version.changes, self.context.get("visible_fields", frozenset())
+        )
 
 
 class LifeEventInputSerializer(StrictSerializer):
@@ -141,6 +191,18 @@ class LifeEventSerializer(serializers.ModelSerializer):
             "reported_by",
             "created_at",
         ]
+
+    def to_representation(self, life_event):
+        data = super().to_representation(life_event)
+        # The facts of an event are fields of the person (a move's new address): only
+        # those the agency is authorised for, as in the constituent itself.
+        if "visible_fields" not in self.context:
+            self.context["visible_fields"] = selectors.visible_fields(require_tenant())
+        if isinstance(data.get("details"), dict):
+            data["details"] = selectors.without_unauthorised_fields(
+                data["details"], self.context["visible_fields"]
+            )
+        return data
 
     def get_reported_by(self, life_event) -> list[str]:
         # Which agencies reported a life event is part of the shared registry; only their

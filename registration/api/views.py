@@ -5,16 +5,17 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubReadOnlyViewSet
+from hub.api.views import HubReadOnlyViewSet, HubViewSet
 from hub.errors import InvalidRequest
 from registration import selectors, services
 from registration.api.serializers import (
+    ConstituentAccessSerializer,
     ConstituentCreateSerializer,
     ConstituentLookupSerializer,
     ConstituentSerializer,
@@ -24,7 +25,7 @@ from registration.api.serializers import (
     RegistrationSerializer,
     VersionSerializer,
 )
-from registration.models import Constituent, LifeEvent, Registration
+from registration.models import Constituent, ConstituentAccess, LifeEvent, Registration
 from registration.rules import identifiers
 from tenants.scope import require_tenant
 
@@ -91,6 +92,8 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         if getattr(self, "swagger_fake_view", False):
             return context
         tenant = require_tenant()
+        context["tenant"] = tenant
+        context["visible_fields"] = selectors.visible_fields(tenant)
         context["registrations"] = (
             {
                 r.constituent_id: r
@@ -101,21 +104,41 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         )
         return context
 
-    def _render(self, constituent, status_code=status.HTTP_200_OK):
+    def _log_reads(self, constituent_ids, action_name: str) -> None:
+        services.record_reads(
+            tenant=require_tenant(),
+            api_key=self.request.user.api_key,
+            constituent_ids=constituent_ids,
+            action=action_name,
+            request_id=getattr(self.request, "request_id", ""),
+        )
+
+    def _render(self, constituent, status_code=status.HTTP_200_OK, *, logged_as: str):
         registration = selectors.active_registration(require_tenant(), constituent)
         context = {
             **self.get_serializer_context(),
             "registrations": {constituent.pk: registration} if registration else {},
         }
-        return Response(
-            ConstituentSerializer(constituent, context=context).data, status=status_code
+        data = ConstituentSerializer(constituent, context=context).data
+        self._log_reads([constituent.pk], logged_as)
+        return Response(data, status=status_code)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        self._log_reads(
+            [row["id"] for row in response.data["results"]], ConstituentAccess.Action.LIST
         )
+        return response
 
     def retrieve(self, request, *args, **kwargs):
-        return self._render(self.get_object())
+        return self._render(self.get_object(), logged_as=ConstituentAccess.Action.RETRIEVE)
 
     @extend_schema(
-        summary="Register a constituent (201), or link to the one the hub already holds (200)",
+        summary="Register a constituent with your agency (201; 200 if you already are)",
+        description="The answer is the same whether or not the hub, or another agency, "
+        "already knew the person: 201 and the record as your field authorisation shows "
+        "it, whenever your agency's registration is new; 200 only when your agency "
+        "already held an active registration of that person (a repeated request).",
         request=ConstituentCreateSerializer,
         responses={200: ConstituentSerializer, 201: ConstituentSerializer},
     )
@@ -136,8 +159,12 @@ class ConstituentViewSet(HubReadOnlyViewSet):
             phone=data.get("phone", ""),
             **data["registration"],
         )
-        code = status.HTTP_201_CREATED if registered.constituent_created else status.HTTP_200_OK
-        return self._render(registered.constituent, code)
+        # Decided by this agency's registration, never by whether the hub knew the
+        # person: 200-for-known told an agency that someone else holds that person.
+        code = status.HTTP_201_CREATED if registered.registration_created else status.HTTP_200_OK
+        return self._render(
+            registered.constituent, code, logged_as=ConstituentAccess.Action.REGISTER
+        )
 
     @extend_schema(
         summary="Find a constituent you are registered with by identifier (sent in the body)",
@@ -159,6 +186,7 @@ class ConstituentViewSet(HubReadOnlyViewSet):
             self.get_queryset(), identifier["scheme"], identifier["value"], field="identifier"
         )
         results = ConstituentSerializer(found, many=True, context=self.get_serializer_context())
+        self._log_reads([row["id"] for row in results.data], ConstituentAccess.Action.LOOKUP)
         return Response({"results": results.data})
 
     @extend_schema(
@@ -176,16 +204,23 @@ class ConstituentViewSet(HubReadOnlyViewSet):
             constituent=constituent,
             changes=dict(serializer.validated_data),
         )
-        return self._render(updated)
+        return self._render(updated, logged_as=ConstituentAccess.Action.CORRECT)
 
     @extend_schema(
-        summary="Change history: who changed what, when", responses=VersionSerializer(many=True)
+        summary="Changes made while your agency is registered: what changed, when",
+        description="Only the changes since your agency's registration began, only the "
+        "fields you are authorised to see, and the changing agency named only when it "
+        "is yours: earlier history would tell you that others knew the person first.",
+        responses=VersionSerializer(many=True),
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         constituent = self.get_object()
-        versions = constituent.versions.select_related("changed_by_tenant")
-        return Response(VersionSerializer(versions, many=True).data)
+        registration = selectors.active_registration(require_tenant(), constituent)
+        versions = constituent.versions.filter(changed_at__gt=registration.created_at)
+        data = VersionSerializer(versions, many=True, context=self.get_serializer_context()).data
+        self._log_reads([constituent.pk], ConstituentAccess.Action.HISTORY)
+        return Response(data)
 
     @extend_schema(
         methods=["get"],
@@ -202,7 +237,9 @@ class ConstituentViewSet(HubReadOnlyViewSet):
     def life_events(self, request, pk=None):
         constituent = self.get_object()
         if request.method == "GET":
-            return Response(LifeEventSerializer(constituent.life_events.all(), many=True).data)
+            data = LifeEventSerializer(constituent.life_events.all(), many=True).data
+            self._log_reads([constituent.pk], ConstituentAccess.Action.LIFE_EVENTS)
+            return Response(data)
         serializer = LifeEventInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         recorded = services.record_life_event(
@@ -213,6 +250,34 @@ class ConstituentViewSet(HubReadOnlyViewSet):
         )
         code = status.HTTP_201_CREATED if recorded.newly_applied else status.HTTP_200_OK
         return Response(LifeEventSerializer(recorded.life_event).data, status=code)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Your agency's reads of a constituent: who, when, for which purpose",
+        description="Every answer that showed this person to your agency (a get, a list "
+        "page, a look-up, a registration, a correction, the history, the life events) "
+        "left a row here, with the API key and the purpose of the registration that "
+        "entitled you to it. Only your own agency's reads; the person sees every "
+        "agency's in the hub's subject-access export.",
+    )
+)
+class ConstituentAccessViewSet(mixins.ListModelMixin, HubViewSet):
+    model = ConstituentAccess
+    url_kwarg_models = {"constituent_id": Constituent}
+    serializer_class = ConstituentAccessSerializer
+    filterset_class = CreatedRangeFilterSet
+    read_scope = "registration:read"
+    write_scope = "registration:write"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ConstituentAccess.objects.none()
+        tenant = require_tenant()
+        constituent = selectors.visible_constituent(tenant, self.kwargs["constituent_id"])
+        if constituent is None:
+            raise NotFound("No such object")
+        return ConstituentAccess.objects.filter(tenant=tenant, constituent=constituent)
 
 
 class RegistrationFilter(CreatedRangeFilterSet):

@@ -20,7 +20,13 @@ from registration.models import (
     Registration,
 )
 from registration.rules import identifiers
-from registration.selectors import active_registration, identifier_hash, registered_tenants
+from registration.selectors import (
+    OPTIONAL_FIELDS,
+    active_registration,
+    identifier_hash,
+    registered_tenants,
+    visible_fields,
+)
 from tenants.models import Tenant
 from tenants.scope import all_tenants
 
@@ -29,6 +35,10 @@ CORRECTABLE_FIELDS = ("name", "date_of_birth", "address", "email", "phone")
 
 class FieldOwnedElsewhere(Forbidden):
     default_code = "field_owned_by_another_agency"
+
+
+class FieldNotAuthorised(Forbidden):
+    default_code = "field_not_authorised"
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,8 @@ def register_constituent(
         consent_given_at=consent_given_at,
     )
     if registration_created:
+        # Whether the hub knew the person before is not the registering agency's to
+        # learn (it would tell that another agency holds them): not in the event either.
         publish(
             tenant=tenant,
             type=events.CONSTITUENT_REGISTERED,
@@ -147,7 +159,6 @@ def register_constituent(
                 "constituent": constituent.pk,
                 "registration": registration.pk,
                 "agency_reference": registration.agency_reference,
-                "new_to_hub": constituent_created,
             },
         )
     return Registered(constituent, registration, constituent_created, registration_created)
@@ -213,6 +224,14 @@ def correct_constituent(
             f"Cannot change {', '.join(sorted(unknown))}",
             code="field_not_correctable",
             field=sorted(unknown)[0],
+        )
+    granted = visible_fields(tenant)
+    unauthorised = sorted(f for f in changes if f in OPTIONAL_FIELDS and f not in granted)
+    if unauthorised:
+        # An agency corrects only what it may see: a blind overwrite of a field it is not
+        # authorised for would be a change to a record it cannot check.
+        raise FieldNotAuthorised(
+            f"Your agency is not authorised for '{unauthorised[0]}'", field=unauthorised[0]
         )
     owners = dict(
         FieldAuthority.objects.filter(field__in=changes).values_list("field", "tenant_id")

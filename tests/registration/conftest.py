@@ -1,5 +1,6 @@
 import pytest
 
+from registration.models import FieldAccess
 from tests.support.identifiers import random_bsn
 
 ADDRESS = {"line1": "Stationsplein 1", "postcode": "1012 AB", "city": "Amsterdam", "country": "NL"}
@@ -24,3 +25,10 @@ def person_body(bsn=None, name="Jan Jansen", reference="A-1", **extra):
 @pytest.fixture
 def bsn():
     return random_bsn()
+
+
+def grant(tenant, *fields):
+    """The operator authorises ``tenant`` for these optional fields (all without any)."""
+    FieldAccess.objects.update_or_create(
+        tenant=tenant, defaults={"visible_fields": list(fields or FieldAccess.Field.values)}
+    )
