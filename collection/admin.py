@@ -94,6 +94,16 @@ class CollectionSettingsAdmin(TenantScopedAdmin):
             "Retries and dunning",
             {"fields": ["retry_max_attempts", "retry_delays", "dunning_ladder"]},
         ),
+        (
+            "Advance notices",
+            {
+                "fields": [
+                    "advance_notices_by_hub",
+                    "sepa_advance_notice_days",
+                    "bacs_advance_notice_days",
+                ]
+            },
+        ),
     ]
 
     def save_model(self, request, obj, form, change):

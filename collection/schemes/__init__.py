@@ -12,6 +12,15 @@ from .accounts import (
     validate_creditor_id,
     validate_iban,
 )
+from .advance_notice import (
+    DEFAULT_NOTICE_DAYS,
+    earliest_noticed_due_date,
+    notice_deadline,
+    notice_is_timely,
+    notice_period_error,
+    notice_window_opens,
+    rescheduled_due_date,
+)
 from .calendars import (
     Scheme,
     add_business_days,
@@ -69,6 +78,13 @@ from .splitting import (
 )
 
 __all__ = [
+    "DEFAULT_NOTICE_DAYS",
+    "earliest_noticed_due_date",
+    "notice_deadline",
+    "notice_is_timely",
+    "notice_period_error",
+    "notice_window_opens",
+    "rescheduled_due_date",
     "BACS_LODGEMENT_BUSINESS_DAYS",
     "DEFAULT_PAIN008_VERSION",
     "EPC_BASIC_LATIN",
