@@ -98,7 +98,9 @@ class NoticeAdmin(ReadOnlyTenantScopedAdmin):
                 continue
             try:
                 _, new = services.record_bounce_of_notice(
-                    notice=notice, reason="bounce reported to the agency", recorded_by=_actor(request)
+                    notice=notice,
+                    reason="bounce reported to the agency",
+                    recorded_by=_actor(request),
                 )
             except HubError as error:
                 messages.error(request, f"{notice.pk}: {error.message}")

@@ -11,7 +11,7 @@ SUPPORTED = {code for code, _ in NOTICE_LANGUAGES}
 
 
 def _supported(value: object) -> str:
-    """"en-GB" -> "en"; "" or an unsupported language -> ""."""
+    """ "en-GB" -> "en"; "" or an unsupported language -> ""."""
     if not isinstance(value, str) or not value:
         return ""
     code = value.strip().lower().replace("_", "-").split("-")[0]

@@ -100,7 +100,9 @@ class Notice(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["event", "kind"], name="one_notice_per_event_and_kind")
         ]
-        indexes = [models.Index(fields=["tenant", "kind", "status"], name="notice_by_kind_and_status")]
+        indexes = [
+            models.Index(fields=["tenant", "kind", "status"], name="notice_by_kind_and_status")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient_masked or '—'} ({self.status})"

@@ -142,9 +142,7 @@ def mandate_confirmation(event: Event) -> None:
     )
 
 
-@subscribe(
-    INSTALMENT_ADVANCE_NOTICE_DUE, name="notifications.advance_notice", calls_out=True
-)
+@subscribe(INSTALMENT_ADVANCE_NOTICE_DUE, name="notifications.advance_notice", calls_out=True)
 def advance_notice(event: Event) -> None:
     payload = event.payload
     instalment = collection_selectors.instalment_with_parties(event.tenant, event.subject_id)

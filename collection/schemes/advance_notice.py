@@ -47,7 +47,11 @@ def notice_period_error(scheme: Scheme, days: object) -> str | None:
     """Why ``days`` is not an acceptable agreed notice period, or None when it is."""
     scheme = Scheme(scheme)
     low = MINIMUM_NOTICE_DAYS[scheme]
-    if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= MAXIMUM_NOTICE_DAYS:
+    if (
+        isinstance(days, bool)
+        or not isinstance(days, int)
+        or not low <= days <= MAXIMUM_NOTICE_DAYS
+    ):
         unit = "calendar days" if scheme is Scheme.SEPA_CORE else "working days"
         return f"must be a whole number of {unit} from {low} to {MAXIMUM_NOTICE_DAYS}"
     return None
@@ -71,7 +75,9 @@ def notice_deadline(due: dt.date, scheme: Scheme, period: int) -> dt.date:
     if scheme is Scheme.SEPA_CORE:
         day = due - dt.timedelta(days=period)
     else:
-        day = subtract_business_days(due, period, scheme)
+        # One working day more than the period: in time even when ``due`` itself is no
+        # working day (a debit due on a bank holiday is taken the working day after).
+        day = subtract_business_days(due, period + 1, scheme)
     # A Bacs notice sent on a weekend counts from the same working day as one sent on
     # the Friday before: step forward while the next day still covers ``due``.
     while notice_is_timely(due, day + _ONE_DAY, scheme, period):

@@ -82,22 +82,17 @@ def _notice_spec(instalment: Instalment, settings: CollectionSettings) -> EventS
     )
 
 
-def _move(
-    instalment: Instalment, settings: CollectionSettings, *, today: dt.date
-) -> EventSpec:
+def _move(instalment: Instalment, settings: CollectionSettings, *, today: dt.date) -> EventSpec:
     """Give ``instalment`` the earliest due date a notice sent now covers (unsaved)."""
     scheme = Scheme(instalment.scheme)
     old = instalment.due_date
     new = rescheduled_due_date(today, scheme, settings.advance_notice_days(scheme))
     instalment.due_date = instalment.collect_on = new
-    instalment.submit_on = submission_date(
-        new, scheme, buffer_days=settings.submission_buffer_days
-    )
+    instalment.submit_on = submission_date(new, scheme, buffer_days=settings.submission_buffer_days)
     instalment.advance_notice_for = instalment.advance_notice_sent_on = None
     instalment.updated_at = timezone.now()
     logger.info(
-        "instalment %s not collected on %s: its advance notice was not sent in time; "
-        "moved to %s",
+        "instalment %s not collected on %s: its advance notice was not sent in time; moved to %s",
         instalment.pk,
         old.isoformat(),
         new.isoformat(),

@@ -1,8 +1,8 @@
 """The daily job per agency: housekeeping first, then the day's collection run.
 
 Order matters: Bacs mandates that became usable today are activated before the run picks
-instalments, and advance notices are asked for before the run holds what had none; debits settled by today are confirmed before arrears and dunning look at
-balances.
+instalments, and advance notices are asked for before the run holds what had none;
+debits settled by today are confirmed before arrears and dunning look at balances.
 """
 
 from __future__ import annotations

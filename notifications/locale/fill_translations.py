@@ -13,7 +13,6 @@ import re
 import sys
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 HEADER = {
     "nl": ("Dutch", "nplurals=2; plural=(n != 1);"),

@@ -19,7 +19,10 @@ TRANSLATIONS: dict[str, dict[str, str | list[str]]] = {
     "Mandate reference": {"nl": "Machtigingskenmerk", "cy": "Cyfeirnod y mandad"},
     "Creditor identifier": {"nl": "Incassant-ID", "cy": "Dynodwr y credydwr"},
     "Creditor": {"nl": "Incassant", "cy": "Credydwr"},
-    "Service user number": {"nl": "Bacs-servicegebruikersnummer", "cy": "Rhif defnyddiwr gwasanaeth"},
+    "Service user number": {
+        "nl": "Bacs-servicegebruikersnummer",
+        "cy": "Rhif defnyddiwr gwasanaeth",
+    },
     "Please make sure there is enough money in your account on that date. If anything here is wrong, contact us before then.": {
         "nl": "Zorg dat er op die datum voldoende saldo op uw rekening staat. Klopt er iets niet, neem dan vóór die datum contact met ons op.",
         "cy": "Gwnewch yn siŵr bod digon o arian yn eich cyfrif ar y dyddiad hwnnw. Os oes unrhyw beth yma'n anghywir, cysylltwch â ni cyn hynny.",
@@ -90,13 +93,18 @@ TRANSLATIONS: dict[str, dict[str, str | list[str]]] = {
             "Wij laten u het bedrag en de datum van elke incasso ten minste %(days)s dag van tevoren weten.",
             "Wij laten u het bedrag en de datum van elke incasso ten minste %(days)s dagen van tevoren weten.",
         ],
-        "cy": ["Byddwn yn dweud wrthych swm a dyddiad pob casgliad o leiaf %(days)s diwrnod cyn iddo gael ei gymryd."],
+        "cy": [
+            "Byddwn yn dweud wrthych swm a dyddiad pob casgliad o leiaf %(days)s diwrnod cyn iddo gael ei gymryd."
+        ],
     },
     "As part of your rights, you are entitled to a refund from your bank under the terms and conditions of your agreement with your bank. A refund must be claimed within 8 weeks starting from the date on which your account was debited.": {
         "nl": "Als u het niet eens bent met een afschrijving, kunt u deze laten terugboeken. Neem hiervoor binnen 8 weken na de afschrijving contact op met uw bank. Vraag uw bank naar de voorwaarden.",
         "cy": "Fel rhan o'ch hawliau, mae gennych hawl i gael ad-daliad gan eich banc o dan delerau ac amodau eich cytundeb â'ch banc. Rhaid hawlio ad-daliad o fewn 8 wythnos gan ddechrau o'r dyddiad y debydwyd eich cyfrif.",
     },
-    "The Direct Debit Guarantee": {"nl": "De Direct Debit-garantie", "cy": "Y Sicrwydd Debyd Uniongyrchol"},
+    "The Direct Debit Guarantee": {
+        "nl": "De Direct Debit-garantie",
+        "cy": "Y Sicrwydd Debyd Uniongyrchol",
+    },
     "This Guarantee is offered by all banks and building societies that accept instructions to pay Direct Debits": {
         "nl": "Deze garantie wordt geboden door alle banken en building societies die opdrachten tot betaling van Direct Debits aannemen",
         "cy": "Mae pob banc a chymdeithas adeiladu sy'n derbyn cyfarwyddiadau i dalu Debydau Uniongyrchol yn cynnig y Sicrwydd hwn",

@@ -62,7 +62,7 @@ def address_hash(address: str) -> str:
 
 
 def mask_address(address: str) -> str:
-    """"jan.jansen@example.org" -> "j***@example.org"."""
+    """ "jan.jansen@example.org" -> "j***@example.org"."""
     local, _, domain = address.strip().partition("@")
     if not domain:
         return "***"

@@ -104,15 +104,19 @@ def test_refund_confirmation(language, tenant, card_service):
 
 MANDATE_TEXT = {
     "en": ("Your direct debit to Tax Office is set up", "Creditor identifier: DE98ZZZ09999999999"),
-    "nl": ("Uw automatische incasso door Tax Office is ingesteld", "Incassant-ID: DE98ZZZ09999999999"),
-    "cy": ("Mae eich debyd uniongyrchol i Tax Office wedi'i sefydlu", "Dynodwr y credydwr: DE98ZZZ09999999999"),
+    "nl": (
+        "Uw automatische incasso door Tax Office is ingesteld",
+        "Incassant-ID: DE98ZZZ09999999999",
+    ),
+    "cy": (
+        "Mae eich debyd uniongyrchol i Tax Office wedi'i sefydlu",
+        "Dynodwr y credydwr: DE98ZZZ09999999999",
+    ),
 }
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_sepa_mandate_confirmation_names_reference_and_creditor_id(
-    language, tenant, collections
-):
+def test_sepa_mandate_confirmation_names_reference_and_creditor_id(language, tenant, collections):
     notice_settings(tenant, default_language=language)
     constituent = collections.constituent()
     give_email(constituent, "debtor@example.org")
@@ -143,9 +147,7 @@ GUARANTEE = {
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_bacs_mandate_confirmation_carries_the_direct_debit_guarantee(
-    language, make_tenant
-):
+def test_bacs_mandate_confirmation_carries_the_direct_debit_guarantee(language, make_tenant):
     from tests.collection.conftest import Collections
 
     agency = make_tenant("bacs-office", name="Tax Office")
@@ -230,7 +232,7 @@ FAILED_TEXT = {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_failed_collection_says_what_happens_next(language, tenant, collections):
     notice_settings(tenant, default_language=language, mandate_confirmations=False)
-    debt, mandate, plan, instalment = collected_first_instalment(tenant, collections, "sepa_core")
+    debt, _, _, instalment = collected_first_instalment(tenant, collections, "sepa_core")
     give_email(debt.constituent, "debtor@example.org")
     attempt = latest_attempt(tenant, instalment)
     payments.record_direct_debit_return(
@@ -274,7 +276,11 @@ def test_advance_notice_is_sent_in_time_and_the_run_collects(language, tenant, c
     assert message.subject == subject
     assert creditor in message.body and mandate.reference in message.body
     assert_recorded(
-        tenant, "advance_notice", message, language=language, event_type="instalment.advance_notice_due"
+        tenant,
+        "advance_notice",
+        message,
+        language=language,
+        event_type="instalment.advance_notice_due",
     )
     with tenant_scope(tenant):
         first.refresh_from_db()
@@ -289,7 +295,7 @@ def test_advance_notice_is_sent_in_time_and_the_run_collects(language, tenant, c
 
 def test_a_run_moves_an_instalment_whose_notice_was_not_sent_and_says_so(tenant, collections):
     collections.update_settings(advance_notices_by_hub=True)
-    debt, mandate, plan = collections.debt_in_plan(amount=1200, first_date=dt.date(2024, 3, 1))
+    _, _, plan = collections.debt_in_plan(amount=1200, first_date=dt.date(2024, 3, 1))
     # No email address: the notice cannot go out.
     with tenant_scope(tenant):
         advance_notices.request_advance_notices(tenant=tenant, today=dt.date(2024, 2, 13))
