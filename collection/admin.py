@@ -274,7 +274,16 @@ class AttemptInline(ReadOnlyInline):
 
 @admin.register(Instalment)
 class InstalmentAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["id", "tenant", "debt", "sequence", "due_date", "amount_shown", "state"]
+    list_display = [
+        "id",
+        "tenant",
+        "debt",
+        "sequence",
+        "due_date",
+        "amount_shown",
+        "state",
+        "advance_notice_sent_on",
+    ]
     amount_shown = money_column(label="amount")
     list_filter = ["state", "scheme", "tenant"]
     search_fields = ["id", "debt__reference", "plan__id"]

@@ -28,3 +28,15 @@ KIND_SWITCH = {
 }
 # Dunning steps a citizen hears of; later ones (a referral to bailiffs) are the agency's.
 DUNNING_STEP_KINDS = {"reminder": NoticeKind.REMINDER, "final_notice": NoticeKind.FINAL_NOTICE}
+
+# The API key scope that may read a notice of each kind: the scope of the object it is
+# about (a payment's confirmation is payments' business, a reminder collections').
+KIND_READ_SCOPE = {
+    NoticeKind.PAYMENT_CONFIRMATION: "payments:read",
+    NoticeKind.REFUND_CONFIRMATION: "payments:read",
+    NoticeKind.ADVANCE_NOTICE: "collections:read",
+    NoticeKind.MANDATE_CONFIRMATION: "collections:read",
+    NoticeKind.REMINDER: "collections:read",
+    NoticeKind.FINAL_NOTICE: "collections:read",
+    NoticeKind.FAILED_COLLECTION: "collections:read",
+}
