@@ -32,17 +32,17 @@ def test_notices_are_listed_per_scope_and_never_another_agencys(
 
     payments_key = client_for(tenant, scopes=["payments:read"])
     body = payments_key.get("/api/v1/notices").json()
-    [notice] = body["data"]
+    [notice] = body["results"]
     assert notice["kind"] == "payment_confirmation" and notice["subject"] == payment.pk
     assert notice["recipient"] == "c***@example.org" and notice["status"] == "sent"
     assert notice["id"].startswith("ntc_") and notice["event"].startswith("evt_")
     assert "citizen@example.org" not in str(body)
 
     collections_key = client_for(tenant, scopes=["collections:read"])
-    kinds = [n["kind"] for n in collections_key.get("/api/v1/notices").json()["data"]]
+    kinds = [n["kind"] for n in collections_key.get("/api/v1/notices").json()["results"]]
     assert kinds == ["mandate_confirmation"]
     filtered = payments_key.get("/api/v1/notices", {"kind": "mandate_confirmation"}).json()
-    assert filtered["data"] == []
+    assert filtered["results"] == []
 
     assert payments_key.get(f"/api/v1/notices/{notice['id']}").status_code == 200
     foreign = client_for(other_tenant, scopes=["payments:read"])
