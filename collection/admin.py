@@ -94,6 +94,16 @@ class CollectionSettingsAdmin(TenantScopedAdmin):
             "Retries and dunning",
             {"fields": ["retry_max_attempts", "retry_delays", "dunning_ladder"]},
         ),
+        (
+            "Advance notices",
+            {
+                "fields": [
+                    "advance_notices_by_hub",
+                    "sepa_advance_notice_days",
+                    "bacs_advance_notice_days",
+                ]
+            },
+        ),
     ]
 
     def save_model(self, request, obj, form, change):
@@ -264,7 +274,16 @@ class AttemptInline(ReadOnlyInline):
 
 @admin.register(Instalment)
 class InstalmentAdmin(CollectionsReadOnlyAdmin):
-    list_display = ["id", "tenant", "debt", "sequence", "due_date", "amount_shown", "state"]
+    list_display = [
+        "id",
+        "tenant",
+        "debt",
+        "sequence",
+        "due_date",
+        "amount_shown",
+        "state",
+        "advance_notice_sent_on",
+    ]
     amount_shown = money_column(label="amount")
     list_filter = ["state", "scheme", "tenant"]
     search_fields = ["id", "debt__reference", "plan__id"]

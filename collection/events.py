@@ -92,3 +92,16 @@ RUN_FAILED = register_event_type(
     "A collection run could not run (e.g. creditor details missing)",
     read_scope="collections:read",
 )
+
+INSTALMENT_ADVANCE_NOTICE_DUE = register_event_type(
+    "instalment.advance_notice_due",
+    "The debtor must now be told the amount and date of an instalment's debit "
+    "(agencies with advance_notices_by_hub: the hub emails the notice itself)",
+    read_scope="collections:read",
+)
+INSTALMENT_RESCHEDULED = register_event_type(
+    "instalment.rescheduled",
+    'An instalment moved to a later due date; "reason": advance_notice_not_sent means '
+    "its advance notice did not go out in time, so it was not collected",
+    read_scope="collections:read",
+)

@@ -98,6 +98,22 @@ class CollectionSettings(TenantOwnedModel):
         default=default_dunning_ladder,
         help_text='Steps in order, e.g. [{"step": "reminder", "after_days": 3}, …]',
     )
+    advance_notices_by_hub = models.BooleanField(
+        default=False,
+        help_text=(
+            "The hub emails each debtor the advance notice (amount, date, mandate, creditor "
+            "id) and a run collects nothing whose notice did not go out in time. Off: the "
+            "agency sends its own notices and runs trust them, as before"
+        ),
+    )
+    sepa_advance_notice_days = models.PositiveSmallIntegerField(
+        default=14,
+        help_text="SEPA Core: calendar days of notice; under 14 only if agreed with the debtors",
+    )
+    bacs_advance_notice_days = models.PositiveSmallIntegerField(
+        default=10,
+        help_text="Bacs: working days of notice; 3 to 9 only if agreed with the payers",
+    )
     runs_paused = models.BooleanField(
         default=False, help_text="No new runs start, and running ones stop between batches"
     )
@@ -119,6 +135,11 @@ class CollectionSettings(TenantOwnedModel):
 
     def clean(self) -> None:
         validate_settings(self)
+
+    def advance_notice_days(self, scheme: str) -> int:
+        if Scheme(scheme) is Scheme.BACS:
+            return self.bacs_advance_notice_days
+        return self.sepa_advance_notice_days
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -324,6 +345,14 @@ class Instalment(TenantOwnedModel):
     first_presented_on = models.DateField(null=True, blank=True)
     last_failure_code = models.CharField(max_length=50, blank=True)
     collected_at = models.DateTimeField(null=True, blank=True)
+    # Advance notices (collection/services/advance_notices.py): the due date the last
+    # notice was asked for, and the due date a notice sent in time announced. A run
+    # collects a first presentation only when the second equals ``due_date``.
+    advance_notice_requested_for = models.DateField(null=True, blank=True)
+    advance_notice_sent_on = models.DateField(null=True, blank=True)
+    advance_notice_for = models.DateField(
+        null=True, blank=True, help_text="The due date an advance notice sent in time announced"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -101,3 +101,26 @@ def run_attempt_counts(run: CollectionRun) -> dict[str, dict]:
         per_state = counts.setdefault(row["state"], {})
         per_state[row["currency"]] = {"count": row["count"], "amount": row["amount"] or 0}
     return counts
+
+
+def instalment_with_parties(tenant: Tenant, instalment_id: str) -> Instalment | None:
+    """An instalment with its debt, mandate, debtor and service (what a notice names)."""
+    return (
+        Instalment.objects.filter(tenant=tenant, pk=instalment_id)
+        .select_related("debt__constituent", "debt__service", "mandate", "plan")
+        .first()
+    )
+
+
+def mandate_with_debtor(tenant: Tenant, mandate_id: str) -> Mandate | None:
+    return (
+        Mandate.objects.filter(tenant=tenant, pk=mandate_id).select_related("constituent").first()
+    )
+
+
+def debt_with_debtor(tenant: Tenant, debt_id: str) -> Debt | None:
+    return (
+        Debt.objects.filter(tenant=tenant, pk=debt_id)
+        .select_related("constituent", "service")
+        .first()
+    )

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from collection.schemes import (
     AccountError,
     Pain008Version,
+    Scheme,
+    notice_period_error,
     validate_bic,
     validate_creditor_id,
     validate_iban,
@@ -75,6 +77,12 @@ def settings_errors(settings) -> dict[str, list[str]]:
         errors["dunning_ladder"] = ladder
     if delays := _delay_errors(settings.retry_delays):
         errors["retry_delays"] = delays
+    for field, scheme in (
+        ("sepa_advance_notice_days", Scheme.SEPA_CORE),
+        ("bacs_advance_notice_days", Scheme.BACS),
+    ):
+        if problem := notice_period_error(scheme, getattr(settings, field)):
+            errors[field] = [problem]
     if settings.chunk_size < 1:
         errors["chunk_size"] = ["at least 1"]
     return errors

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "payments",
     "collection",
     "reconciliation",
+    "notifications",
     "operations",
 ]
 
@@ -366,6 +367,29 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=3, minute=15),
     },
 }
+# Notices to citizens (notifications/) go through Django's email framework. A development
+# hub (DEBUG, `make run`) writes each message as a file under var/mail and sends nothing;
+# production sets EMAIL_BACKEND (SMTP by default, or an ESP's backend such as
+# django-anymail's) and the EMAIL_* variables (docs/operator-guide.md, "Email").
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", VAR_DIR / "mail"))
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A mail server that does not answer must not hold a worker: the outbox retries later.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+# The address notices are sent from; each agency's sender name is put in front of it.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "notices@hub.localhost")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
 # Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
 HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
 # What a new agency's reconciliation tolerances start as (each agency edits its own in
@@ -474,3 +498,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Reminders link to a payment link when this names a function (tenant, debt) -> URL or
+# None (notifications/links.py); empty: they tell the citizen to pay with the reference.
+HUB_NOTICE_PAYMENT_LINK_RESOLVER = os.environ.get("HUB_NOTICE_PAYMENT_LINK_RESOLVER", "")

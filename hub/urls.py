@@ -29,6 +29,7 @@ api_v1 = [
     path("", include("payments.api.urls")),
     path("", include("collection.api.urls")),
     path("", include("reconciliation.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [

@@ -572,3 +572,20 @@ def _refund_facts(row: tuple) -> RefundFacts:
         reference=reference,
         payer=name or str(payer or ""),
     )
+
+
+def refund_with_payment(tenant: Tenant, refund_id: str) -> Refund | None:
+    """A refund with its payment, its service and its payer (what a confirmation names)."""
+    return (
+        Refund.objects.filter(tenant=tenant, pk=refund_id)
+        .select_related("payment__constituent", "payment__service")
+        .first()
+    )
+
+
+def payment_with_payer(tenant: Tenant, payment_id: str) -> Payment | None:
+    return (
+        Payment.objects.filter(tenant=tenant, pk=payment_id)
+        .select_related("constituent", "service")
+        .first()
+    )

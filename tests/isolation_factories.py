@@ -288,3 +288,20 @@ def make_return_file(tenant):
         f"PROBE-{os.urandom(4).hex()}", run.file_message_id, [(attempt.end_to_end_id, "AM04", None)]
     )
     return returns.import_return_file(tenant=tenant, filename="probe.xml", content=report).file
+
+
+@factory("notifications.Notice")
+def make_notice(tenant):
+    from notifications.models import Notice
+
+    event = make_event(tenant)
+    return Notice.objects.create(
+        tenant=tenant,
+        event=event,
+        kind="payment_confirmation",
+        event_type=event.type,
+        subject_id=event.subject_id,
+        language="en",
+        status=Notice.Status.SENT,
+        recipient_masked="p***@example.org",
+    )

@@ -12,6 +12,15 @@ from .accounts import (
     validate_creditor_id,
     validate_iban,
 )
+from .advance_notice import (
+    DEFAULT_NOTICE_DAYS,
+    earliest_noticed_due_date,
+    notice_deadline,
+    notice_is_timely,
+    notice_period_error,
+    notice_window_opens,
+    rescheduled_due_date,
+)
 from .calendars import (
     Scheme,
     add_business_days,
@@ -70,6 +79,7 @@ from .splitting import (
 
 __all__ = [
     "BACS_LODGEMENT_BUSINESS_DAYS",
+    "DEFAULT_NOTICE_DAYS",
     "DEFAULT_PAIN008_VERSION",
     "EPC_BASIC_LATIN",
     "SEPA_MANDATE_EXPIRY_MONTHS",
@@ -95,6 +105,7 @@ __all__ = [
     "add_business_days",
     "add_months",
     "build_pain008",
+    "earliest_noticed_due_date",
     "earliest_settlement_date",
     "is_business_day",
     "is_due_for_submission",
@@ -102,12 +113,17 @@ __all__ = [
     "mandate_usable_from",
     "mask_account",
     "next_business_day",
+    "notice_deadline",
+    "notice_is_timely",
+    "notice_period_error",
+    "notice_window_opens",
     "parse_camt054",
     "parse_pain002",
     "presented_batches",
     "previous_business_day",
     "refund_right_end",
     "rejections",
+    "rescheduled_due_date",
     "return_window_end",
     "rule_for",
     "run_collection_date",

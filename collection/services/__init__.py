@@ -10,4 +10,11 @@ returns    import the bank's status reports (pain.002)
 stopping   stop all collection from a person (death)
 dunning    the dunning ladder
 daily      the daily job: housekeeping, then the day's run
+advance_notices  ask for each debit's advance notice in time, record it, hold what had none
+
+What other apps call is exported here (the notifications app records the notices it sent).
 """
+
+from collection.services.advance_notices import record_advance_notice
+
+__all__ = ["record_advance_notice"]

@@ -1,8 +1,8 @@
 """The daily job per agency: housekeeping first, then the day's collection run.
 
 Order matters: Bacs mandates that became usable today are activated before the run picks
-instalments; debits settled by today are confirmed before arrears and dunning look at
-balances.
+instalments, and advance notices are asked for before the run holds what had none;
+debits settled by today are confirmed before arrears and dunning look at balances.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from collection.models import CollectionRun
 from collection.selectors import collection_settings, schemes_open_on
-from collection.services import debts, dunning, mandates, outcomes, runs
+from collection.services import advance_notices, debts, dunning, mandates, outcomes, runs
 from hub.errors import RuleViolation
 from tenants.models import Tenant
 
@@ -27,6 +27,7 @@ class DailyReport:
     collections_confirmed: int = 0
     debts_in_arrears: int = 0
     dunning_steps: int = 0
+    advance_notices_requested: int = 0
     run: str | None = None
 
 
@@ -34,6 +35,10 @@ def maintain(*, tenant: Tenant, today: dt.date) -> DailyReport:
     report = DailyReport()
     report.mandates_activated = mandates.activate_due_mandates(tenant=tenant, today=today)
     report.mandates_expired = mandates.expire_unused_mandates(tenant=tenant, today=today)
+    # After activation (a mandate usable today may need its first notice), before the run.
+    report.advance_notices_requested = advance_notices.request_advance_notices(
+        tenant=tenant, today=today
+    )
     report.collections_confirmed = outcomes.confirm_matured_collections(tenant=tenant, today=today)
     report.debts_in_arrears = debts.mark_overdue_debts_in_arrears(tenant=tenant, today=today)
     report.dunning_steps = dunning.run_dunning(tenant=tenant, today=today)

@@ -75,7 +75,7 @@ from collection.schemes import (
     run_collection_date,
 )
 from collection.selectors import OPEN_INSTALMENT_STATES, collection_settings, due_instalments
-from collection.services import debts
+from collection.services import advance_notices, debts
 from collection.services.payloads import instalment_payload, run_payload
 from hub import bulk
 from hub.errors import HubError, RuleViolation
@@ -173,6 +173,8 @@ def start_run(
         if problems:
             _fail(run, "Collection settings are incomplete: " + "; ".join(problems))
             return run
+        # Never a debit the debtor was not told of in time: those move, and say so.
+        advance_notices.hold_unnoticed_instalments(tenant=tenant, run_date=run_date)
         ids = list(
             due_instalments(tenant, run_date)
             .order_by("submit_on", "pk")

@@ -25,6 +25,7 @@ class EventAdmin(ReadOnlyTenantScopedAdmin):
         "subject_id",
         "dispatched_at",
         "dispatch_attempts",
+        "retry_at",
         "request_id",
     ]
     list_filter = ["type", "tenant"]

@@ -12,7 +12,9 @@ a provider: the Stripe payout import takes seconds to minutes):
 2. **Subscribers**: each in-process subscriber runs in its own transaction, together
    with its receipt (``run_subscriber``). One failing rolls back only itself.
 3. **Outcome**: mark the event dispatched, or record the failures so the sweep retries
-   it; the receipts make the retry skip the subscribers that already succeeded.
+   it, after a back-off on the webhook schedule (``retry_at``); the receipts make the
+   retry skip the subscribers that already succeeded. This is how a notice whose mail
+   server did not answer is sent again (notifications/subscribers.py).
 
 An event no in-process subscriber wants (most: webhooks only) is finished by the claim.
 
@@ -28,7 +30,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.events import delivery, queue
@@ -88,12 +90,22 @@ def _dispatch_slice(event_ids: list[str], *, deliver_now: bool) -> int:
         with all_tenants():
             pending = Event.objects.filter(pk=event.pk, dispatched_at__isnull=True)
             if failures:
-                pending.update(last_error="; ".join(failures)[:2000])
+                pending.update(
+                    last_error="; ".join(failures)[:2000],
+                    retry_at=timezone.now() + retry_delay(event.dispatch_attempts),
+                )
                 continue
             # Conditional: when two dispatchers raced (the sweep took an event whose
             # first dispatch was slow), only one of them reports that it did it.
             finished += pending.update(dispatched_at=timezone.now(), last_error="")
     return finished
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long an event whose subscribers failed waits before the sweep tries again:
+    the webhook retry schedule (hub/events/delivery.py), its last step repeated."""
+    schedule = delivery.retry_schedule() or (60,)
+    return timedelta(seconds=schedule[min(max(attempts, 1), len(schedule)) - 1])
 
 
 def _claim(event_ids: list[str], *, hand_over: bool) -> tuple[list[Event], list[str]]:
@@ -193,7 +205,8 @@ def _hand_over(delivery_ids: list[str]) -> None:
 
 
 def undispatched_event_ids(*, now=None, limit: int = 500) -> list[str]:
-    cutoff = (now or timezone.now()) - SWEEP_GRACE
+    now = now or timezone.now()
+    cutoff = now - SWEEP_GRACE
     # The sweep finds the undispatched events of every agency.
     with all_tenants():
         return list(
@@ -202,6 +215,7 @@ def undispatched_event_ids(*, now=None, limit: int = 500) -> list[str]:
                 created_at__lte=cutoff,
                 dispatch_attempts__lt=MAX_DISPATCH_ATTEMPTS,
             )
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
             .order_by("created_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -211,7 +225,9 @@ def redispatch(event: Event) -> None:
     """Operator action: try an event that exhausted its attempts again."""
     # Operator action in the hub admin: the event may be any agency's.
     with all_tenants():
-        Event.objects.filter(pk=event.pk).update(dispatch_attempts=0, dispatched_at=None)
+        Event.objects.filter(pk=event.pk).update(
+            dispatch_attempts=0, dispatched_at=None, retry_at=None
+        )
     # A worker dispatches it (and sends its webhooks), not the operator's request.
     transaction.on_commit(lambda: _queue_dispatch([event.pk]))
 

@@ -22,6 +22,10 @@ class Event(TenantOwnedModel):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     dispatch_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # After a subscriber failed: not retried before this (back-off on the webhook
+    # schedule, so a mail server that is down for hours is not asked every sweep and
+    # the event's attempts last about as long as a webhook's). None: due at once.
+    retry_at = models.DateTimeField(null=True, blank=True)
     # The request (or task) that published it: X-Request-Id of the API call, sent on
     # with its webhooks, so a delivery can be traced back to the call that caused it.
     request_id = models.CharField(max_length=128, blank=True, default="", db_index=True)

@@ -35,6 +35,7 @@ EXPECTED = {
     "services": (ANY_AGENCY_KEY, "services:write"),
     "webhook-endpoints": ("webhooks:write", "webhooks:write"),
     "events": (ANY_AGENCY_KEY, None),  # filtered per event type, see below
+    "notices": (ANY_AGENCY_KEY, None),  # filtered per kind (tests/notifications)
     "constituents": REGISTRATION,
     "registrations": REGISTRATION,
     "life-events": REGISTRATION,
