@@ -48,3 +48,11 @@ def registered_tenants(constituent: Constituent) -> list[Tenant]:
                 ).values("tenant_id")
             ).order_by("slug")
         )
+
+
+def constituent_language(constituent_id: str) -> str:
+    """The language the constituent reads the hub in; "" when not known."""
+    return (
+        Constituent.objects.filter(pk=constituent_id).values_list("language", flat=True).first()
+        or ""
+    )

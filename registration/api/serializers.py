@@ -3,6 +3,7 @@ from rest_framework import serializers
 from hub.api.serializers import StrictSerializer
 from registration.models import Constituent, LifeEvent, Registration
 from registration.rules import identifiers
+from tenants.models import Language
 from tenants.scope import all_tenants
 
 
@@ -34,6 +35,13 @@ class ConstituentCreateSerializer(StrictSerializer):
     address = AddressSerializer(required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the constituent's pages and notices (en, nl, cy); "
+        "empty: not known, the citizen's browser decides",
+    )
     registration = RegistrationInputSerializer()
 
 
@@ -47,6 +55,13 @@ class ConstituentUpdateSerializer(StrictSerializer):
     address = AddressSerializer(required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the constituent's pages and notices (en, nl, cy); "
+        "empty: not known, the citizen's browser decides",
+    )
 
 
 class MaskedIdentifierSerializer(serializers.Serializer):
@@ -88,6 +103,7 @@ class ConstituentSerializer(serializers.ModelSerializer):
             "address",
             "email",
             "phone",
+            "language",
             "deceased_on",
             "ceased_on",
             "identifiers",

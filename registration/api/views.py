@@ -134,6 +134,7 @@ class ConstituentViewSet(HubReadOnlyViewSet):
             address=data.get("address"),
             email=data.get("email", ""),
             phone=data.get("phone", ""),
+            language=data.get("language", ""),
             **data["registration"],
         )
         code = status.HTTP_201_CREATED if registered.constituent_created else status.HTTP_200_OK

@@ -21,10 +21,10 @@ from registration.models import (
 )
 from registration.rules import identifiers
 from registration.selectors import active_registration, identifier_hash, registered_tenants
-from tenants.models import Tenant
+from tenants.models import Language, Tenant
 from tenants.scope import all_tenants
 
-CORRECTABLE_FIELDS = ("name", "date_of_birth", "address", "email", "phone")
+CORRECTABLE_FIELDS = ("name", "date_of_birth", "address", "email", "phone", "language")
 
 
 class FieldOwnedElsewhere(Forbidden):
@@ -56,6 +56,16 @@ def _identifier(scheme: str, value: str, kind: str) -> tuple[str, str]:
     return normalised, identifier_hash(scheme, normalised)
 
 
+def _language(language: str) -> str:
+    if language and language not in Language.values:
+        raise InvalidRequest(
+            f"Unknown language {language!r}: one of {', '.join(Language.values)}",
+            code="unknown_language",
+            field="language",
+        )
+    return language
+
+
 def _constituent_values(constituent: Constituent) -> dict:
     return {
         "name": constituent.name,
@@ -65,6 +75,7 @@ def _constituent_values(constituent: Constituent) -> dict:
         "address": constituent.address,
         "email": constituent.email,
         "phone": constituent.phone,
+        "language": constituent.language,
     }
 
 
@@ -94,6 +105,7 @@ def register_constituent(
     address: dict | None = None,
     email: str = "",
     phone: str = "",
+    language: str = "",
     agency_reference: str = "",
     consent_given_at=None,
 ) -> Registered:
@@ -122,6 +134,7 @@ def register_constituent(
             "address": address or {},
             "email": email,
             "phone": phone,
+            "language": _language(language),
         },
     )
     if constituent.kind != kind:
@@ -214,6 +227,8 @@ def correct_constituent(
             code="field_not_correctable",
             field=sorted(unknown)[0],
         )
+    if "language" in changes:
+        _language(changes["language"])
     owners = dict(
         FieldAuthority.objects.filter(field__in=changes).values_list("field", "tenant_id")
     )
