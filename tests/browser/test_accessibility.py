@@ -37,7 +37,7 @@ def test_the_payment_page(page, live_server, create_payment):
 def test_the_payment_page_with_errors(page, live_server, create_payment):
     open_payment_page(page, live_server, create_payment())
     fill_card(page, SUCCESS_CARD, month="13", code="")
-    page.get_by_role("button", name="Pay €12,50").click()
+    page.get_by_role("button", name="Pay €12.50").click()
     assert page.get_by_role("alert").is_visible()
     assert serious_violations(page) == []
 
