@@ -19,6 +19,7 @@ The compiled ``.mo`` files are build output and not committed (.gitignore).
 from __future__ import annotations
 
 import io
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,7 +161,8 @@ def compile_catalogues(base: Path = BASE_DIR, *, force: bool = False) -> list[Pa
             if not force and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
                 continue
             catalogue = _read(po, po.parent.parent.name)
-            partial = mo.with_name(f".{mo.name}.partial")
+            # Per process: test workers may compile at the same moment.
+            partial = mo.with_name(f".{mo.name}.{os.getpid()}.partial")
             with partial.open("wb") as handle:
                 write_mo(handle, catalogue, use_fuzzy=False)
             partial.replace(mo)  # a server reading the catalogue never sees half of one

@@ -322,8 +322,8 @@ class PaymentLinkForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            # A shared address keeps meaning the same thing: neither changes.
+        if not self.instance._state.adding:  # the id exists before saving: ask the state
+            # A shared address keeps meaning the same thing: none of these changes.
             for name in ("tenant", "slug", "currency"):
                 self.fields[name].disabled = True
         else:
@@ -378,7 +378,8 @@ class PaymentLinkAdmin(TenantScopedAdmin):
 
     @admin.display(description="public page")
     def page(self, link: PaymentLink) -> str:
-        if not link.pk:
+        # The id is made before saving, so only the saved state says the link exists.
+        if link._state.adding or not link.slug:
             return "Shown after saving"
         return settings.HUB_PUBLIC_URL + reverse("payments-link-page", args=[link.slug])
 

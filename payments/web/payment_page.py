@@ -15,6 +15,7 @@ from django import forms
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -142,7 +143,7 @@ def citizen_page(request, template: str, context: dict, *, status: int = 200, la
         response = render(request, f"payments/{template}", context, status=status)
     response["Content-Language"] = language
     # The same address answers in another language for another browser.
-    response["Vary"] = "Accept-Language"
+    patch_vary_headers(response, ["Accept-Language"])
     response["Referrer-Policy"] = REFERRER_POLICY
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -348,3 +348,83 @@ def test_submissions_are_rate_limited_per_link(client, tenant, service, settings
         assert client.post(f"/pay/link/{link.slug}/", form, REMOTE_ADDR=address).status_code == 303
     assert client.post(f"/pay/link/{link.slug}/", form, REMOTE_ADDR="127.0.0.4").status_code == 429
     assert client.post(f"/pay/link/{other.slug}/", form, REMOTE_ADDR="127.0.0.4").status_code == 303
+
+
+# -- the admin -------------------------------------------------------------------------------
+
+
+def admin_form(tenant, service, **overrides):
+    return {
+        "tenant": tenant.pk,
+        "service": service.pk,
+        "slug": "",
+        "title": "Dog licence",
+        "description": "",
+        "currency": "",
+        "amount": "",
+        "min_amount": "1000",
+        "max_amount": "5000",
+        "reference_label": "Licence number",
+        "reference_hint": "",
+        "reference_pattern": r"DL\d{4}",
+        "languages": ["cy", "en"],
+        "translations": '{"en": {"title": "Dog licence"}}',
+        "active": "on",
+        "expires_at_0": "",
+        "expires_at_1": "",
+        **overrides,
+    }
+
+
+def test_an_agency_admin_creates_and_disables_a_link_in_the_admin(client, tenant, service):
+    from django.contrib.auth import get_user_model
+
+    from tenants import services as tenant_services
+
+    user = get_user_model().objects.create_user(username="admin-1", password="pw-123456789")
+    tenant_services.grant_role(tenant=tenant, user=user, role="agency_admin")
+    client.force_login(user)
+    added = client.post("/admin/payments/paymentlink/add/", admin_form(tenant, service))
+    assert added.status_code == 302, added.context["adminform"].form.errors
+    with all_tenants():
+        link = PaymentLink.objects.get()
+    assert (link.currency, link.languages, link.min_amount) == ("EUR", ["cy", "en"], 1000)
+    assert re.fullmatch(r"[0-9a-f]{16}", link.slug)
+    listing = client.get("/admin/payments/paymentlink/").content.decode()
+    assert "€10,00 to €50,00 (citizen enters)" in listing
+    disabled = client.post(
+        "/admin/payments/paymentlink/",
+        {"action": "disable_links", "_selected_action": [link.pk]},
+    )
+    assert disabled.status_code == 302
+    link.refresh_from_db()
+    assert link.active is False
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"reference_pattern": r"(x)\1"}, "not a valid RE2 expression"),
+        ({"amount": "500"}, "A fixed amount takes no minimum or maximum"),
+        ({"translations": '{"nl": {"title": "Hondenbelasting"}}'}, "not one of the link"),
+    ],
+)
+def test_the_admin_refuses_what_the_api_refuses(
+    operator_client, tenant, service, overrides, message
+):
+    refused = operator_client.post(
+        "/admin/payments/paymentlink/add/", admin_form(tenant, service, **overrides)
+    )
+    assert refused.status_code == 200
+    assert message in refused.content.decode()
+    with all_tenants():
+        assert not PaymentLink.objects.exists()
+
+
+@pytest.fixture
+def operator_client(client):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("op", "op@example.org", "pw-123456789")
+    client.force_login(user)
+    return client
