@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format schema schema-check bench clean
+.PHONY: install catalogues run test lint format schema schema-check bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The message catalogues (<app>/locale/*/LC_MESSAGES/django.po) are compiled here with
+# Babel (a requirement), not Django's compilemessages: that needs GNU gettext's msgfmt,
+# which a fresh machine may lack. The .mo files are build output, never committed.
 install: $(VENV)/.installed
+	$(PY) -m hub.catalogues compile
+
+catalogues: $(VENV)/.installed
+	$(PY) -m hub.catalogues compile
 
 run: install
 	$(PY) manage.py migrate --noinput

@@ -9,11 +9,18 @@ Each currency is written the way its own users write it: the euro with a decimal
 and a point between thousands (as in the Netherlands, Germany, France), sterling and the
 dollar with a decimal point. A currency we have no convention for is written "12.50 CHF",
 which nobody misreads.
+
+A citizen's page passes its language instead: the amount is then written as a reader of
+that language writes it (CLDR, through Babel): "€ 12,50" in Dutch, "€12.50" and
+"£12.50" in British English and Welsh.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import format_currency
 
 # ISO 4217 minor units that are not 2; every other well-formed code uses 2.
 # fmt: off
@@ -46,12 +53,18 @@ def minor_unit_exponent(currency: str) -> int:
     return _EXPONENTS.get((currency or "").upper(), 2)
 
 
-def format_money(minor: int | None, currency: str) -> str:
-    """Minor units as a person writes them; "" for no amount."""
+def format_money(minor: int | None, currency: str, language: str | None = None) -> str:
+    """Minor units as a person writes them; "" for no amount.
+
+    Without ``language``, in the currency's own convention (the admin, reports); with
+    one (en, nl, cy), as a reader of that language writes it.
+    """
     if minor is None:
         return ""
     currency = (currency or "").upper()
     places = minor_unit_exponent(currency)
+    if language is not None:
+        return _format_for_language(minor, currency, places, language)
     convention = _CONVENTIONS.get(currency)
     sign = "-" if minor < 0 else ""
     whole, fraction = divmod(abs(int(minor)), 10**places)
@@ -63,3 +76,12 @@ def format_money(minor: int | None, currency: str) -> str:
     if convention:
         return f"{sign}{convention.symbol}{text}"
     return f"{sign}{text} {currency}"
+
+
+def _format_for_language(minor: int, currency: str, places: int, language: str) -> str:
+    # Imported here: hub.i18n reads tenants.models, which the callers of format_money
+    # that need no language (reports, benchmarks) need not load.
+    from hub.i18n import babel_locale
+
+    amount = Decimal(int(minor)).scaleb(-places)
+    return format_currency(amount, currency, locale=babel_locale(language))

@@ -189,6 +189,11 @@ GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None
 
 LANGUAGE_CODE = "en-gb"
+# What citizens' pages (payment page, payment links) are offered in; the operator's
+# admin stays in LANGUAGE_CODE (no LocaleMiddleware: each citizen page activates the
+# payment's or the browser's language itself, hub/i18n.py). Each app keeps its own
+# catalogues in <app>/locale/, compiled by `make install` (hub/catalogues.py).
+LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("cy", "Cymraeg")]
 # The admin shows times in this zone (UTC on hover); storage and the API stay in UTC.
 HUB_OPERATOR_TIME_ZONE = os.environ.get("HUB_OPERATOR_TIME_ZONE", "Europe/Amsterdam")
 TIME_ZONE = "UTC"
@@ -260,6 +265,7 @@ SPECTACULAR_SETTINGS = {
         "ConstituentKindEnum": "registration.models.Constituent.Kind",
         "LifeEventKindEnum": "registration.models.LifeEvent.Kind",
         "DirectDebitSchemeEnum": "collection.models.DirectDebitScheme",
+        "LanguageEnum": "tenants.models.Language",
     },
 }
 
@@ -392,6 +398,16 @@ SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 # Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
 HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
+# Payment links' public pages (payments/web/payment_link_page.py): submissions allowed
+# per link and per client address (REMOTE_ADDR: behind a proxy, have it set the real
+# client's address), as DRF writes rates.
+HUB_PAYMENT_LINK_RATE_PER_LINK = os.environ.get("HUB_PAYMENT_LINK_RATE_PER_LINK", "60/min")
+HUB_PAYMENT_LINK_RATE_PER_CLIENT = os.environ.get("HUB_PAYMENT_LINK_RATE_PER_CLIENT", "20/min")
+# Where a link's form may send the citizen on to besides the hub: the providers'
+# hosted pages.
+HUB_PAYMENT_LINK_FORM_TARGETS = env_list(
+    "HUB_PAYMENT_LINK_FORM_TARGETS", ["https://checkout.stripe.com"]
+)
 # What a new agency's reconciliation tolerances start as (each agency edits its own in
 # the admin): receipts may be booked this many days from their payment, amounts may
 # differ by this many minor units, and unmatched items are looked back at this far.

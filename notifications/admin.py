@@ -26,7 +26,6 @@ def _actor(request) -> str:
 class NotificationSettingsAdmin(TenantScopedAdmin):
     list_display = [
         "tenant",
-        "default_language",
         "sender_name",
         "payment_confirmations",
         "refund_confirmations",
@@ -37,7 +36,7 @@ class NotificationSettingsAdmin(TenantScopedAdmin):
     ]
     readonly_fields = ["updated_at"]
     fieldsets = [
-        (None, {"fields": ["tenant", "default_language"]}),
+        (None, {"fields": ["tenant"]}),
         ("What notices say about the agency", {"fields": ["sender_name", "reply_to", "footer"]}),
         (
             "Which notices the hub sends",

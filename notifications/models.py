@@ -22,12 +22,6 @@ class NotificationSettings(TenantOwnedModel):
     id = models.CharField(
         primary_key=True, max_length=40, default=PrefixedId("nst"), editable=False
     )
-    default_language = models.CharField(
-        max_length=5,
-        choices=NOTICE_LANGUAGES,
-        default="en",
-        help_text="For citizens whose payment or record names no language of its own",
-    )
     sender_name = models.CharField(
         max_length=100, blank=True, help_text="Shown as the sender; empty: the agency's name"
     )

@@ -25,7 +25,8 @@ from collection.events import (
 )
 from hub.events.models import Event
 from hub.events.subscribers import subscribe
-from notifications.formatting import format_amount, format_day
+from hub.i18n import format_date
+from hub.money import format_money
 from notifications.kinds import DUNNING_STEP_KINDS, NoticeKind
 from notifications.languages import notice_language
 from notifications.links import payment_link_for
@@ -48,7 +49,9 @@ def _common(event: Event, language: str) -> dict:
 
 
 def _language(event: Event, *sources) -> str:
-    return notice_language(*sources, default=notification_settings(event.tenant).default_language)
+    # The agency's default language is one setting for its pages and its notices
+    # (Tenant.default_language), not one per channel.
+    return notice_language(*sources, default=event.tenant.default_language)
 
 
 def _event_day(event: Event) -> dt.date:
@@ -73,11 +76,11 @@ def payment_confirmation(event: Event) -> None:
             language=language,
             context={
                 **_common(event, language),
-                "amount": format_amount(payment.amount, payment.currency, language),
+                "amount": format_money(payment.amount, payment.currency, language),
                 "description": payment.description,
                 "reference": payment.reference,
                 "payment_id": payment.pk,
-                "date": format_day(_event_day(event), language),
+                "date": format_date(_event_day(event), language),
             },
         )
     )
@@ -100,11 +103,11 @@ def refund_confirmation(event: Event) -> None:
             language=language,
             context={
                 **_common(event, language),
-                "amount": format_amount(refund.amount, payment.currency, language),
-                "paid_amount": format_amount(payment.amount, payment.currency, language),
+                "amount": format_money(refund.amount, payment.currency, language),
+                "paid_amount": format_money(payment.amount, payment.currency, language),
                 "description": payment.description,
                 "reference": payment.reference,
-                "date": format_day(_event_day(event), language),
+                "date": format_date(_event_day(event), language),
             },
         )
     )
@@ -136,7 +139,7 @@ def mandate_confirmation(event: Event) -> None:
                 "creditor_name": settings.creditor_name or event.tenant.name,
                 "service_user_number": settings.bacs_service_user_number,
                 "notice_days": settings.advance_notice_days(mandate.scheme),
-                "signed_on": format_day(mandate.signed_on, language),
+                "signed_on": format_date(mandate.signed_on, language),
             },
         )
     )
@@ -172,8 +175,8 @@ def advance_notice(event: Event) -> None:
             context={
                 **_common(event, language),
                 "sepa": payload["scheme"] == SEPA,
-                "amount": format_amount(payload["amount"], currency, language),
-                "date": format_day(due_date, language),
+                "amount": format_money(payload["amount"], currency, language),
+                "date": format_date(due_date, language),
                 "mandate_reference": payload["mandate_reference"],
                 "creditor_id": payload["creditor_id"],
                 "creditor_name": payload["creditor_name"] or event.tenant.name,
@@ -208,10 +211,10 @@ def dunning_reminder(event: Event) -> None:
             language=language,
             context={
                 **_common(event, language),
-                "amount": format_amount(balance, debt.currency, language),
+                "amount": format_money(balance, debt.currency, language),
                 "description": debt.description,
                 "reference": debt.reference,
-                "since": format_day(debt.arrears_since or debt.due_date, language),
+                "since": format_date(debt.arrears_since or debt.due_date, language),
                 "payment_link": payment_link_for(event.tenant, debt),
             },
         )
@@ -240,9 +243,9 @@ def failed_collection(event: Event) -> None:
             language=language,
             context={
                 **_common(event, language),
-                "amount": format_amount(payload["amount"], payload["currency"], language),
-                "date": format_day(collected_on, language),
-                "retry_date": format_day(retry_on, language) if retry_on else "",
+                "amount": format_money(payload["amount"], payload["currency"], language),
+                "date": format_date(collected_on, language),
+                "retry_date": format_date(retry_on, language) if retry_on else "",
                 "returned": bool(payload.get("returned")),
                 "reference": debt.reference,
                 "description": debt.description,

@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from hub.admin_display import money_column
+from hub.errors import InvalidRequest
 from hub.money import format_money
 from payments import selectors, services
 from payments.models import (
@@ -26,6 +27,7 @@ from payments.models import (
     LedgerTransaction,
     Payment,
     PaymentEvent,
+    PaymentLink,
     ProviderAccount,
     Refund,
     StripeEventReceipt,
@@ -39,7 +41,7 @@ from tenants.admin_scoping import (
     Role,
     TenantScopedAdmin,
 )
-from tenants.models import Service
+from tenants.models import Language, Service
 
 FINANCE_VIEW_ROLES = (Role.FINANCE, Role.AGENCY_ADMIN, Role.AUDITOR)
 
@@ -286,6 +288,140 @@ class ProviderAccountAdmin(TenantScopedAdmin):
             secret_key=form.cleaned_data.get("new_secret_key") or None,
             webhook_secret=form.cleaned_data.get("new_webhook_secret") or None,
         )
+
+
+class PaymentLinkForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        choices=Language.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The page is offered in these; none ticked: in every language. The "
+        "texts above are in the first ticked language; give the others under translations.",
+    )
+
+    class Meta:
+        model = PaymentLink
+        fields = [
+            "tenant",
+            "service",
+            "slug",
+            "title",
+            "description",
+            "currency",
+            "amount",
+            "min_amount",
+            "max_amount",
+            "reference_label",
+            "reference_hint",
+            "reference_pattern",
+            "languages",
+            "translations",
+            "active",
+            "expires_at",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:  # the id exists before saving: ask the state
+            # A shared address keeps meaning the same thing: none of these changes.
+            for name in ("tenant", "slug", "currency"):
+                self.fields[name].disabled = True
+        else:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Leave empty for an unguessable one"
+            self.fields["currency"].required = False
+            self.fields["currency"].help_text = "Leave empty for the agency's currency"
+
+    def _post_clean(self):
+        super()._post_clean()
+        link = self.instance
+        if not link.tenant_id or not link.service_id:
+            return
+        link.slug = link.slug or "to-be-made"  # the service makes one on saving
+        link.currency = (link.currency or link.tenant.default_currency).upper()
+        # The service's rules, so the admin and the API refuse the same links.
+        try:
+            services.validate_payment_link(link)
+        except InvalidRequest as exc:
+            field = exc.field if exc.field in self.fields else None
+            self.add_error(field, exc.message)
+
+
+@admin.register(PaymentLink)
+class PaymentLinkAdmin(TenantScopedAdmin):
+    """Agency admins create and change payment links; finance staff see them."""
+
+    form = PaymentLinkForm
+    change_roles = (Role.AGENCY_ADMIN,)
+    view_roles = FINANCE_VIEW_ROLES
+    list_display = ["title", "tenant", "service", "amount_asked", "active", "expires_at", "page"]
+    list_filter = ["tenant", "active"]
+    search_fields = ["id", "slug", "title"]
+    list_select_related = ["tenant", "service"]
+    readonly_fields = ["id", "page", "created_at", "updated_at"]
+    actions = ["disable_links"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "service" and not request.user.is_superuser:
+            kwargs["queryset"] = Service.objects.filter(
+                tenant__in=self._allowed_tenants(request, self.change_roles)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="amount")
+    def amount_asked(self, link: PaymentLink) -> str:
+        if link.fixed_amount:
+            return format_money(link.amount, link.currency)
+        minimum = format_money(link.min_amount, link.currency)
+        maximum = format_money(link.max_amount, link.currency)
+        return f"{minimum} to {maximum} (citizen enters)"
+
+    @admin.display(description="public page")
+    def page(self, link: PaymentLink) -> str:
+        # The id is made before saving, so only the saved state says the link exists.
+        if link._state.adding or not link.slug:
+            return "Shown after saving"
+        return settings.HUB_PUBLIC_URL + reverse("payments-link-page", args=[link.slug])
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            changes = {
+                name: data[name]
+                for name in form.changed_data
+                if name in services.PAYMENT_LINK_EDITABLE_FIELDS
+            }
+            saved = services.update_payment_link(link=obj, changes=changes)
+        else:
+            saved = services.create_payment_link(
+                tenant=data["tenant"],
+                service=data["service"],
+                slug=data.get("slug") or None,
+                title=data["title"],
+                description=data.get("description", ""),
+                currency=data.get("currency") or None,
+                amount=data.get("amount"),
+                min_amount=data.get("min_amount"),
+                max_amount=data.get("max_amount"),
+                reference_label=data["reference_label"],
+                reference_hint=data.get("reference_hint", ""),
+                reference_pattern=data.get("reference_pattern", ""),
+                languages=list(data.get("languages") or []),
+                translations=data.get("translations") or {},
+                expires_at=data.get("expires_at"),
+            )
+            if not data.get("active", True):
+                saved = services.disable_payment_link(link=saved)
+        obj.pk = saved.pk
+        obj.slug = saved.slug
+
+    @admin.action(description="Disable the selected links", permissions=["change"])
+    def disable_links(self, request, queryset):
+        disabled = 0
+        for link in queryset.select_related("tenant").filter(active=True):
+            services.disable_payment_link(link=link)
+            disabled += 1
+        self.message_user(request, f"Disabled {disabled} payment links.", messages.SUCCESS)
 
 
 @admin.register(StripeEventReceipt)

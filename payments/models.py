@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from hub.crypto import EncryptedTextField
 from tenants.ids import PrefixedId
+from tenants.models import Language
 from tenants.scoping import TenantOwnedModel
 
 
@@ -81,6 +82,103 @@ class ProviderAccount(TenantOwnedModel):
         return f"{self.provider} for {self.tenant}"
 
 
+class PaymentLink(TenantOwnedModel):
+    """A public page where anyone can pay the agency without an integration (GOV.UK
+    Pay's payment links): the citizen gives the reference the agency asks for (and the
+    amount, when it is not fixed), then pays on the ordinary hosted payment page.
+
+    The amount is either fixed (``amount``) or the citizen's to enter between
+    ``min_amount`` and ``max_amount``; the checks are payments/rules/payment_links.py.
+    """
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("plk"), editable=False
+    )
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text="The page's address: /pay/link/<slug>/ (unique across the hub)",
+    )
+    service = models.ForeignKey("tenants.Service", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=255, help_text="What the citizen pays for")
+    description = models.TextField(max_length=2000, blank=True)
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(
+        null=True, blank=True, help_text="Fixed amount, minor units; empty: the citizen enters it"
+    )
+    min_amount = models.BigIntegerField(
+        null=True, blank=True, help_text="Least the citizen may enter, minor units"
+    )
+    max_amount = models.BigIntegerField(
+        null=True, blank=True, help_text="Most the citizen may enter, minor units"
+    )
+    reference_label = models.CharField(
+        max_length=100, help_text='What the reference is called, e.g. "Invoice number"'
+    )
+    reference_hint = models.CharField(
+        max_length=255, blank=True, help_text='Where to find it, e.g. "At the top of your letter"'
+    )
+    reference_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="A regular expression the whole reference must match (RE2 syntax, "
+        r"e.g. INV-\d{6}); empty: any reference",
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Languages the page is offered in, e.g. ["en", "cy"]; the first is the '
+        "default. Empty: every language the hub offers",
+    )
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The title, description, reference label and hint in the link's other "
+        'languages, e.g. {"cy": {"title": "…", "reference_label": "…"}}; what is not '
+        "given is shown as above",
+    )
+    active = models.BooleanField(default=True, help_text="Off: the page says the link is disabled")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="After this the page says the link has expired"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(amount__gt=0, min_amount__isnull=True, max_amount__isnull=True)
+                    | models.Q(
+                        amount__isnull=True,
+                        min_amount__gt=0,
+                        max_amount__gte=models.F("min_amount"),
+                    )
+                ),
+                name="payment_link_fixed_or_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.slug})"
+
+    TRANSLATABLE_FIELDS = ("title", "description", "reference_label", "reference_hint")
+
+    @property
+    def fixed_amount(self) -> bool:
+        return self.amount is not None
+
+    def text_in(self, language: str) -> dict[str, str]:
+        """The agency's wording for a page in ``language``: its translation where the
+        agency gave one, else the wording of the link's own fields."""
+        translated = (self.translations or {}).get(language) or {}
+        return {
+            field: translated.get(field) or getattr(self, field)
+            for field in self.TRANSLATABLE_FIELDS
+        }
+
+
 class Payment(TenantOwnedModel):
     id = models.CharField(
         primary_key=True, max_length=40, default=PrefixedId("pay"), editable=False
@@ -103,6 +201,20 @@ class Payment(TenantOwnedModel):
     email = models.EmailField(blank=True)
     return_url = models.URLField(max_length=2000, blank=True)
     metadata = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        blank=True,
+        help_text="The payer's pages in this language; empty: the payer's browser decides",
+    )
+    payment_link = models.ForeignKey(
+        PaymentLink,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        help_text="The payment link the citizen started this payment from",
+    )
     state = models.CharField(
         max_length=20, choices=PaymentState.choices, default=PaymentState.CREATED, db_index=True
     )

@@ -18,6 +18,7 @@ from payments.models import (
     LedgerLine,
     Payment,
     PaymentEvent,
+    PaymentLink,
     PaymentMethod,
     PaymentState,
     ProviderAccount,
@@ -97,6 +98,15 @@ def payment_by_hosted_token(token: str) -> Payment | None:
         return (
             Payment.objects.select_related("tenant", "service").filter(hosted_token=token).first()
         )
+
+
+def payment_link_by_slug(slug: str) -> PaymentLink | None:
+    """A payment link's public page: the slug is public, so look across agencies (the
+    page then acts in the link's own scope)."""
+    if not slug:
+        return None
+    with all_tenants():
+        return PaymentLink.objects.select_related("tenant", "service").filter(slug=slug).first()
 
 
 def refund_by_provider_reference(tenant: Tenant, ref: str) -> Refund | None:

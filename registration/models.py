@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from hub.crypto import EncryptedTextField
 from tenants.ids import PrefixedId
+from tenants.models import Language
 from tenants.scoping import TenantOwnedModel
 
 
@@ -33,6 +34,13 @@ class Constituent(models.Model):
     address = models.JSONField(default=dict, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        blank=True,
+        help_text="The language the constituent reads the hub's pages and notices in; "
+        "empty: not known (their browser decides)",
+    )
     deceased_on = models.DateField(null=True, blank=True)
     ceased_on = models.DateField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)

@@ -89,3 +89,11 @@ def without_unauthorised_fields(values: dict, fields: frozenset[str]) -> dict:
         for name, value in values.items()
         if name not in OPTIONAL_FIELDS or name in fields
     }
+
+
+def constituent_language(constituent_id: str) -> str:
+    """The language the constituent reads the hub in; "" when not known."""
+    return (
+        Constituent.objects.filter(pk=constituent_id).values_list("language", flat=True).first()
+        or ""
+    )

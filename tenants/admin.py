@@ -10,7 +10,7 @@ from tenants.selectors import tenants_for_user
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "status", "default_currency", "created_at"]
+    list_display = ["name", "slug", "status", "default_currency", "default_language", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "slug"]
     readonly_fields = ["id", "created_at"]

@@ -8,6 +8,18 @@ from tenants.ids import PrefixedId
 from tenants.scoping import TenantOwnedModel
 
 
+class Language(models.TextChoices):
+    """The languages citizens meet the hub in: its pages, payment links and notices.
+
+    Welsh because UK public bodies must offer it (GOV.UK Pay's ``language: en|cy``),
+    Dutch for the Dutch agencies. Codes are ISO 639-1, as Django's i18n names them.
+    """
+
+    ENGLISH = "en", "English"
+    DUTCH = "nl", "Nederlands"
+    WELSH = "cy", "Cymraeg"
+
+
 class Tenant(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -20,6 +32,13 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     default_currency = models.CharField(max_length=3, default="EUR")
+    default_language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="The language of a citizen's page when neither the payment, the "
+        "constituent nor the citizen's browser names one the hub offers",
+    )
     contact_email = models.EmailField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

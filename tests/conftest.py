@@ -12,6 +12,14 @@ from tenants import services
 from tenants.scope import all_tenants
 
 
+def pytest_configure(config):
+    """The catalogues are compiled by the build (`make install`); a direct pytest run
+    after a .po changed compiles them too, so no test reads a stale catalogue."""
+    from hub.catalogues import compile_catalogues
+
+    compile_catalogues()
+
+
 def pytest_collection_modifyitems(config, items):
     _skip_browser_tests_without_a_browser(items)
     _skip_postgres_tests_without_postgres(items)

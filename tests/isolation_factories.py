@@ -145,6 +145,21 @@ def make_dispute(tenant):
     ).dispute
 
 
+@factory("payments.PaymentLink")
+def make_payment_link(tenant):
+    from payments.services import create_payment_link
+    from tenants.scope import tenant_scope
+
+    with tenant_scope(tenant):
+        return create_payment_link(
+            tenant=tenant,
+            service=make_service(tenant),
+            title="Probe",
+            reference_label="Ref",
+            amount=100,
+        )
+
+
 def _reconciled_statement(tenant):
     """A statement with a receipt nobody expected, imported and reconciled: it yields an
     import, a line, a run and an exception of ``tenant``."""

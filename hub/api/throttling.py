@@ -97,6 +97,29 @@ def _count_in_redis(store: RedisCache, counter: str, timeout: int) -> int:
     return pipe.execute()[1]
 
 
+def count_in_window(key: str, duration: int) -> tuple[int, float, float]:
+    """Count one request against ``key``'s fixed window of ``duration`` seconds.
+
+    Returns the window's count after this request, when the window ends and now (both
+    epoch seconds). The shared cache counts for the whole hub; while it is unreachable,
+    this process counts alone. Public pages (payment links) are limited with it too.
+    """
+    now = time.time()
+    window = int(now // duration)
+    counter = f"{key}:{window}"
+    timeout = duration + 1
+    monotonic = time.monotonic()
+    count = None
+    if shared_cache.usable(monotonic):
+        try:
+            count = _count(caches["default"], counter, timeout)
+        except Exception as exc:  # any backend's connection error: Redis, memcached
+            shared_cache.failed(monotonic, exc)
+    if count is None:
+        count = _count(shared_cache.local, counter, timeout)
+    return count, (window + 1) * duration, now
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """A budget per API key, so one agency's batch job cannot starve the others."""
 
@@ -113,21 +136,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = time.time()
-        window = int(now // self.duration)
-        self.window_ends_at = (window + 1) * self.duration
-        self.now = now
-        counter = f"{key}:{window}"
-        timeout = self.duration + 1
-        monotonic = time.monotonic()
-        count = None
-        if shared_cache.usable(monotonic):
-            try:
-                count = _count(caches["default"], counter, timeout)
-            except Exception as exc:  # any backend's connection error: Redis, memcached
-                shared_cache.failed(monotonic, exc)
-        if count is None:
-            count = _count(shared_cache.local, counter, timeout)
+        count, self.window_ends_at, self.now = count_in_window(key, self.duration)
         return count <= self.num_requests
 
     def wait(self):

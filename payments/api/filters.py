@@ -1,7 +1,7 @@
 import django_filters
 
 from hub.api.filters import CreatedRangeFilterSet
-from payments.models import Dispute, Payment, PaymentMethod, PaymentState, Refund
+from payments.models import Dispute, Payment, PaymentLink, PaymentMethod, PaymentState, Refund
 
 
 class PaymentFilter(CreatedRangeFilterSet):
@@ -11,10 +11,19 @@ class PaymentFilter(CreatedRangeFilterSet):
     service = django_filters.CharFilter(field_name="service_id", help_text="A service id")
     constituent = django_filters.CharFilter(field_name="constituent_id")
     provider_reference = django_filters.CharFilter()
+    payment_link = django_filters.CharFilter(field_name="payment_link_id", help_text="plk_…")
 
     class Meta:
         model = Payment
-        fields = ["state", "method", "reference", "service", "constituent", "provider_reference"]
+        fields = [
+            "state",
+            "method",
+            "reference",
+            "service",
+            "constituent",
+            "provider_reference",
+            "payment_link",
+        ]
 
 
 class RefundFilter(CreatedRangeFilterSet):
@@ -33,3 +42,12 @@ class DisputeFilter(CreatedRangeFilterSet):
     class Meta:
         model = Dispute
         fields = ["status", "payment"]
+
+
+class PaymentLinkFilter(CreatedRangeFilterSet):
+    active = django_filters.BooleanFilter(help_text="false: the disabled links")
+    service = django_filters.CharFilter(field_name="service_id", help_text="A service id")
+
+    class Meta:
+        model = PaymentLink
+        fields = ["active", "service"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,9 +16,9 @@ from hub.api.serializers import (
     MinorUnitsField,
     StrictSerializer,
 )
-from payments.models import Dispute, Payment, PaymentEvent, Refund
+from payments.models import Dispute, Payment, PaymentEvent, PaymentLink, Refund
 from payments.rules.states import PAYABLE
-from tenants.models import Service
+from tenants.models import Language, Service
 from tenants.scope import current_tenant
 from tenants.statements import CompiledQuery
 
@@ -79,6 +82,14 @@ class PaymentCreateSerializer(FieldsBuiltOnceMixin, StrictSerializer):
         help_text="A constituent you hold an active registration for (con_…)",
     )
     email = serializers.EmailField(required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the payer's pages (en, nl, cy; GOV.UK Pay's `language`). "
+        "Not given: the constituent's language if the hub knows it, else the payer's "
+        "browser (Accept-Language), else your agency's default",
+    )
     metadata = serializers.DictField(
         required=False,
         help_text=(
@@ -152,6 +163,8 @@ class PaymentSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
             "email",
             "return_url",
             "metadata",
+            "language",
+            "payment_link",
             "method",
             "state",
             "finished",
@@ -247,3 +260,121 @@ class DisputeSerializer(serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = fields
+
+
+class PaymentLinkTranslationSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reference_label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    reference_hint = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class PaymentLinkWriteSerializer(StrictSerializer):
+    """What a payment link asks of the citizen. Either ``amount`` (fixed) or
+    ``min_amount`` and ``max_amount`` (the citizen enters an amount in that range)."""
+
+    title = serializers.CharField(max_length=255, help_text="What the citizen pays for")
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    service = AgencyServiceField(
+        queryset=Service.objects.all(), help_text="One of your services (svc_…)"
+    )
+    amount = MinorUnitsField(
+        required=False, allow_null=True, help_text="A fixed amount, minor units"
+    )
+    min_amount = MinorUnitsField(
+        required=False, allow_null=True, help_text="Least the citizen may enter, minor units"
+    )
+    max_amount = MinorUnitsField(
+        required=False, allow_null=True, help_text="Most the citizen may enter, minor units"
+    )
+    reference_label = serializers.CharField(
+        max_length=100, help_text='What the reference is called, e.g. "Invoice number"'
+    )
+    reference_hint = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text="Where to find it"
+    )
+    reference_pattern = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="RE2 regular expression the whole reference must match, e.g. "
+        r"`INV-\d{6}` (anchored; no back-references or look-arounds)",
+    )
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=Language.choices),
+        required=False,
+        max_length=len(Language.values),
+        help_text="Languages the page is offered in; the first is the default. "
+        "Empty: every language the hub offers",
+    )
+    translations = serializers.DictField(
+        child=PaymentLinkTranslationSerializer(),
+        required=False,
+        help_text="The texts in the link's other languages, keyed by language",
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class PaymentLinkCreateSerializer(PaymentLinkWriteSerializer):
+    currency = CurrencyField(required=False, help_text="Default: your agency's currency")
+    slug = serializers.SlugField(
+        max_length=60,
+        required=False,
+        help_text="The page's address, /pay/link/<slug>/; default: an unguessable one",
+    )
+
+
+class PaymentLinkUpdateSerializer(PaymentLinkWriteSerializer):
+    """Any of the fields; ``active: false`` disables the link (its page then says so)."""
+
+    active = serializers.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class PaymentLinkSerializer(serializers.ModelSerializer):
+    """A payment link; ``url`` is the page to share with citizens."""
+
+    url = serializers.SerializerMethodField(help_text="The public page")
+    state = serializers.SerializerMethodField(help_text="active, disabled or expired")
+
+    class Meta:
+        model = PaymentLink
+        fields = [
+            "id",
+            "url",
+            "slug",
+            "state",
+            "active",
+            "title",
+            "description",
+            "service",
+            "amount",
+            "min_amount",
+            "max_amount",
+            "currency",
+            "reference_label",
+            "reference_hint",
+            "reference_pattern",
+            "languages",
+            "translations",
+            "expires_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, link: PaymentLink) -> str:
+        return f"{settings.HUB_PUBLIC_URL}{reverse('payments-link-page', args=[link.slug])}"
+
+    @extend_schema_field(serializers.ChoiceField(choices=["active", "disabled", "expired"]))
+    def get_state(self, link: PaymentLink) -> str:
+        if not link.active:
+            return "disabled"
+        if link.expires_at is not None and link.expires_at <= timezone.now():
+            return "expired"
+        return "active"

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from payments.api.views import (
     DisputeViewSet,
     PaymentDisputeViewSet,
+    PaymentLinkViewSet,
     PaymentRefundViewSet,
     PaymentTimelineViewSet,
     PaymentViewSet,
@@ -14,6 +15,7 @@ router = SimpleRouter(trailing_slash=False)
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("refunds", RefundViewSet, basename="refund")
 router.register("disputes", DisputeViewSet, basename="dispute")
+router.register("payment-links", PaymentLinkViewSet, basename="payment-link")
 
 urlpatterns = [
     *router.urls,

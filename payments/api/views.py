@@ -10,16 +10,19 @@ from rest_framework.response import Response
 
 from hub.api.views import HubViewSet
 from payments import services
-from payments.api.filters import DisputeFilter, PaymentFilter, RefundFilter
+from payments.api.filters import DisputeFilter, PaymentFilter, PaymentLinkFilter, RefundFilter
 from payments.api.serializers import (
     DisputeSerializer,
     PaymentCreateSerializer,
     PaymentEventSerializer,
+    PaymentLinkCreateSerializer,
+    PaymentLinkSerializer,
+    PaymentLinkUpdateSerializer,
     PaymentSerializer,
     RefundCreateSerializer,
     RefundSerializer,
 )
-from payments.models import Dispute, Payment, PaymentEvent, Refund
+from payments.models import Dispute, Payment, PaymentEvent, PaymentLink, Refund
 from tenants.scope import require_tenant
 
 PAYMENT_PK = OpenApiParameter(
@@ -174,3 +177,55 @@ class PaymentTimelineViewSet(PaymentScopes, PaymentChildMixin, mixins.ListModelM
     serializer_class = PaymentEventSerializer
     pagination_class = TimelinePagination
     filterset_class = None
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List payment links"),
+    retrieve=extend_schema(summary="Get a payment link"),
+    create=extend_schema(
+        summary="Create a payment link: a page where citizens pay without an integration",
+        request=PaymentLinkCreateSerializer,
+        responses={201: PaymentLinkSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a payment link, or disable it (active: false)",
+        request=PaymentLinkUpdateSerializer,
+        responses={200: PaymentLinkSerializer},
+    ),
+)
+class PaymentLinkViewSet(
+    PaymentScopes,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    HubViewSet,
+):
+    model = PaymentLink
+    serializer_class = PaymentLinkSerializer
+    filterset_class = PaymentLinkFilter
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("tenant")
+
+    def create(self, request, *args, **kwargs):
+        serializer = PaymentLinkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link = services.create_payment_link(tenant=require_tenant(), **serializer.validated_data)
+        return Response(PaymentLinkSerializer(link).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        link = self.get_object()
+        serializer = PaymentLinkUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link = services.update_payment_link(link=link, changes=dict(serializer.validated_data))
+        return Response(PaymentLinkSerializer(link).data)
+
+    @extend_schema(
+        summary="Disable a payment link: its page then says so (410)",
+        request=None,
+        responses={200: PaymentLinkSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        link = services.disable_payment_link(link=self.get_object())
+        return Response(PaymentLinkSerializer(link).data)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from payments.models import Payment, PaymentState, ProviderAccount, Refund
 from payments.providers.base import (
@@ -29,16 +30,16 @@ S = PaymentState
 @dataclass(frozen=True)
 class SandboxCard:
     outcome: ProviderStatus
-    description: str
+    description: str  # shown to the payer, in the page's language
 
 
 TEST_CARDS: dict[str, SandboxCard] = {
-    "4242424242424242": SandboxCard(ProviderStatus(S.SUCCESS, fee=0), "succeeds"),
+    "4242424242424242": SandboxCard(ProviderStatus(S.SUCCESS, fee=0), gettext_lazy("succeeds")),
     "4000000000000002": SandboxCard(
         ProviderStatus(
             S.FAILED, failure_code="card_declined", failure_message="Your card was declined"
         ),
-        "is declined",
+        gettext_lazy("is declined"),
     ),
     "4000000000000119": SandboxCard(
         ProviderStatus(
@@ -46,7 +47,7 @@ TEST_CARDS: dict[str, SandboxCard] = {
             failure_code="processing_error",
             failure_message="An error occurred while processing the card; no money was taken",
         ),
-        "fails with a processing error",
+        gettext_lazy("fails with a processing error"),
     ),
 }
 

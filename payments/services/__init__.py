@@ -15,7 +15,8 @@ private to payments:
   webhooks did not settle;
 - stripe_events: Stripe's webhook events applied once each;
 - sandbox_payments: the sandbox page's test-card payments;
-- provider_accounts: an agency's provider credentials.
+- provider_accounts: an agency's provider credentials;
+- payment_links: an agency's no-code payment pages, and the payments made from them.
 """
 
 from payments.services.bulk import (
@@ -40,6 +41,20 @@ from payments.services.lifecycle import (
     record_payment_page_visit,
 )
 from payments.services.outcomes import apply_provider_status
+from payments.services.payment_links import (
+    EDITABLE_FIELDS as PAYMENT_LINK_EDITABLE_FIELDS,
+)
+from payments.services.payment_links import (
+    AmountRefused,
+    LinkUnavailable,
+    ReferenceRefused,
+    check_link_usable,
+    create_payment_link,
+    disable_payment_link,
+    pay_by_link,
+    update_payment_link,
+    validate_payment_link,
+)
 from payments.services.postings import bank_movement as post_bank_movement
 from payments.services.provider_accounts import set_provider_credentials
 from payments.services.refunds import create_refund, resync_refund
@@ -53,21 +68,29 @@ from payments.services.stuck_payments import resync_payment
 from payments.services.stuck_payments import run as check_stuck_payments
 
 __all__ = [
+    "PAYMENT_LINK_EDITABLE_FIELDS",
+    "AmountRefused",
     "DirectDebitRequest",
+    "LinkUnavailable",
     "PaymentNotPayable",
+    "ReferenceRefused",
     "UnknownTestCard",
     "apply_provider_status",
     "cancel_payment",
+    "check_link_usable",
     "check_stuck_payments",
     "confirm_direct_debit",
     "confirm_direct_debits",
     "create_direct_debits",
     "create_payment",
+    "create_payment_link",
     "create_refund",
+    "disable_payment_link",
     "expire_overdue_payments",
     "expire_payment",
     "fail_direct_debit",
     "handle_stripe_event",
+    "pay_by_link",
     "pay_with_test_card",
     "post_bank_movement",
     "provisional_until_for",
@@ -79,4 +102,6 @@ __all__ = [
     "set_provider_credentials",
     "set_return_window_policy",
     "submit_direct_debit",
+    "update_payment_link",
+    "validate_payment_link",
 ]

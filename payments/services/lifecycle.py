@@ -24,7 +24,8 @@ from payments.selectors import overdue_payments, provider_account_for
 from payments.services import outcomes, transitions
 from payments.services.locking import lock_payment
 from registration.models import Constituent, Registration
-from tenants.models import Service, Tenant
+from registration.selectors import constituent_language
+from tenants.models import Language, Service, Tenant
 from tenants.scope import acting_for, all_tenants, tenant_scope
 from tenants.statements import CompiledInsert
 
@@ -50,17 +51,32 @@ def create_payment(
     email: str = "",
     metadata: dict | None = None,
     provider: str | None = None,
+    language: str = "",
+    payment_link=None,
 ) -> Payment:
     """A new payment. Card payments get their payer page now (``next_url``); direct
-    debits are only recorded, in state created, for the collection app to submit."""
+    debits are only recorded, in state created, for the collection app to submit.
+
+    ``language`` (en, nl, cy) is the payer's pages'; without one, the constituent's
+    language if the hub knows it, else the payer's browser decides on the page.
+    ``payment_link`` is the link a citizen started this payment from, if any.
+    """
     validate_payment_fields(
         amount=amount, currency=currency, description=description, reference=reference
     )
+    if language and language not in Language.values:
+        raise InvalidRequest(
+            f"Unknown language {language!r}: one of {', '.join(Language.values)}",
+            code="unknown_language",
+            field="language",
+        )
     if method not in PaymentMethod.values:
         raise InvalidRequest(f"Unknown payment method {method!r}", field="method")
     with acting_for(tenant):
         check_service(tenant, service)
         constituent_id = _registered_constituent_id(tenant, constituent)
+        if not language and constituent_id:
+            language = constituent_language(constituent_id)
         name, plugin, account = choose_provider(
             tenant=tenant, service=service, method=method, requested=provider
         )
@@ -78,6 +94,8 @@ def create_payment(
             email=email or "",
             return_url=return_url or "",
             metadata=metadata or {},
+            language=language,
+            payment_link=payment_link,
             provider=name,
             provider_account=account,
             hosted_token=secrets.token_urlsafe(32) if card else None,

@@ -14,11 +14,14 @@ from urllib.parse import urlsplit
 from django import forms
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from hub.errors import Conflict
+from hub.i18n import page_language
 from hub.money import format_money
 from payments import selectors, services
 from payments.models import Payment, PaymentState
@@ -44,59 +47,59 @@ CONTENT_SECURITY_POLICY = (
 
 # GOV.UK Design System wording: one message per field, saying what to do.
 REQUIRED = {
-    "card_number": "Enter the card number",
-    "expiry_month": "Enter the expiry month",
-    "expiry_year": "Enter the expiry year",
-    "cardholder_name": "Enter the name as it appears on the card",
-    "security_code": "Enter the card security code",
+    "card_number": _("Enter the card number"),
+    "expiry_month": _("Enter the expiry month"),
+    "expiry_year": _("Enter the expiry year"),
+    "cardholder_name": _("Enter the name as it appears on the card"),
+    "security_code": _("Enter the card security code"),
 }
 
 
 class CardForm(forms.Form):
     card_number = forms.CharField(
-        label="Card number",
+        label=_("Card number"),
         max_length=30,
-        help_text="The long number on the front of the card",
-        error_messages={"max_length": "Enter a card number of 12 to 19 digits"},
+        help_text=_("The long number on the front of the card"),
+        error_messages={"max_length": _("Enter a card number of 12 to 19 digits")},
         widget=forms.TextInput(
             attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}
         ),
     )
     expiry_month = forms.IntegerField(
-        label="Expiry month",
+        label=_("Expiry month"),
         min_value=1,
         max_value=12,
-        help_text="For example, 04",
+        help_text=_("For example, 04"),
         error_messages={
-            "invalid": "Enter a real expiry month",
-            "min_value": "Enter a real expiry month",
-            "max_value": "Enter a real expiry month",
+            "invalid": _("Enter a real expiry month"),
+            "min_value": _("Enter a real expiry month"),
+            "max_value": _("Enter a real expiry month"),
         },
         widget=forms.TextInput(attrs={"autocomplete": "cc-exp-month", "inputmode": "numeric"}),
     )
     expiry_year = forms.IntegerField(
-        label="Expiry year",
+        label=_("Expiry year"),
         min_value=0,
         max_value=2100,
-        help_text="For example, 29",
+        help_text=_("For example, 29"),
         error_messages={
-            "invalid": "Enter a real expiry year",
-            "min_value": "Enter a real expiry year",
-            "max_value": "Enter a real expiry year",
+            "invalid": _("Enter a real expiry year"),
+            "min_value": _("Enter a real expiry year"),
+            "max_value": _("Enter a real expiry year"),
         },
         widget=forms.TextInput(attrs={"autocomplete": "cc-exp-year", "inputmode": "numeric"}),
     )
     cardholder_name = forms.CharField(
-        label="Name on card",
+        label=_("Name on card"),
         max_length=100,
-        error_messages={"max_length": "Name on card must be 100 characters or fewer"},
+        error_messages={"max_length": _("Name on card must be 100 characters or fewer")},
         widget=forms.TextInput(attrs={"autocomplete": "cc-name", "spellcheck": "false"}),
     )
     security_code = forms.RegexField(
-        label="Card security code",
+        label=_("Card security code"),
         regex=r"^\d{3,4}$",
-        help_text="The last 3 digits on the back of the card",
-        error_messages={"invalid": "Enter the 3 or 4 digit card security code"},
+        help_text=_("The last 3 digits on the back of the card"),
+        error_messages={"invalid": _("Enter the 3 or 4 digit card security code")},
         widget=forms.TextInput(attrs={"autocomplete": "cc-csc", "inputmode": "numeric"}),
     )
 
@@ -108,7 +111,7 @@ class CardForm(forms.Form):
     def clean_card_number(self) -> str:
         number = normalise_card_number(self.cleaned_data["card_number"])
         if not number.isdigit() or not 12 <= len(number) <= 19:
-            raise forms.ValidationError("Enter a card number of 12 to 19 digits")
+            raise forms.ValidationError(_("Enter a card number of 12 to 19 digits"))
         return number
 
     def clean(self):
@@ -118,7 +121,7 @@ class CardForm(forms.Form):
             year = year + 2000 if year < 100 else year
             today = timezone.localdate()
             if date(year, month, 1) < today.replace(day=1):
-                self.add_error("expiry_month", "The card has expired: check the expiry date")
+                self.add_error("expiry_month", _("The card has expired: check the expiry date"))
         return cleaned
 
 
@@ -129,9 +132,28 @@ def _origin(url: str) -> str | None:
     return None
 
 
+def payment_language(request, payment: Payment) -> str:
+    """The payment's own language, else the browser's, else the agency's default."""
+    return page_language(request, chosen=payment.language, fallback=payment.tenant.default_language)
+
+
+def citizen_page(request, template: str, context: dict, *, status: int = 200, language: str):
+    """A citizen's page rendered in ``language``, marked private and unindexed."""
+    with translation.override(language):
+        response = render(request, f"payments/{template}", context, status=status)
+    response["Content-Language"] = language
+    # The same address answers in another language for another browser.
+    patch_vary_headers(response, ["Accept-Language"])
+    response["Referrer-Policy"] = REFERRER_POLICY
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 def _page(request, template: str, context: dict, status: int = 200):
-    response = render(request, f"payments/{template}", context, status=status)
     payment = context["payment"]
+    response = citizen_page(
+        request, template, context, status=status, language=payment_language(request, payment)
+    )
     # Chromium applies form-action to the redirect that follows a form post as well:
     # the agency's return_url (and nothing else) must be allowed as that destination.
     form_targets = ["'self'"]
@@ -140,21 +162,20 @@ def _page(request, template: str, context: dict, status: int = 200):
     response["Content-Security-Policy"] = (
         f"{CONTENT_SECURITY_POLICY}; form-action {' '.join(form_targets)}"
     )
-    response["Referrer-Policy"] = REFERRER_POLICY
-    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
-def _context(payment: Payment, **extra) -> dict:
+def _context(request, payment: Payment, **extra) -> dict:
+    language = payment_language(request, payment)
     return {
         "payment": payment,
         "agency": payment.tenant.name,
-        "amount": format_money(payment.amount, payment.currency),
+        "amount": format_money(payment.amount, payment.currency, language),
         **extra,
     }
 
 
-UNKNOWN_CARD_MESSAGE = (
+UNKNOWN_CARD_MESSAGE = _(
     "This is not a sandbox test card. Use 4242 4242 4242 4242 to pay, "
     "4000 0000 0000 0002 for a decline, or 4000 0000 0000 0119 for an error"
 )
@@ -168,7 +189,7 @@ def payment_page(request, token: str):
         raise Http404("No such payment page")
     with tenant_scope(payment.tenant):
         if payment.provider != "sandbox":
-            return _page(request, "payment_status.html", _context(payment))
+            return _page(request, "payment_status.html", _context(request, payment))
         if not _payable(payment):
             return _refuse(request, payment)
         if request.method == "GET":
@@ -190,7 +211,7 @@ def payment_page(request, token: str):
         # a processing error is explained here first, with the way back to the agency.
         if payment.state == PaymentState.SUCCESS and payment.return_url:
             return HttpResponseRedirect(payment.return_url, status=303)
-        return _page(request, "payment_status.html", _context(payment))
+        return _page(request, "payment_status.html", _context(request, payment))
 
 
 @never_cache
@@ -214,14 +235,14 @@ def cancel_payment_page(request, token: str):
             return _refuse(request, payment)
         if payment.return_url:
             return HttpResponseRedirect(payment.return_url, status=303)
-        return _page(request, "payment_status.html", _context(payment))
+        return _page(request, "payment_status.html", _context(request, payment))
 
 
 def _card_form_page(request, payment: Payment, form: CardForm):
     return _page(
         request,
         "payment_page.html",
-        _context(payment, form=form, test_cards=TEST_CARDS),
+        _context(request, payment, form=form, test_cards=TEST_CARDS),
     )
 
 
@@ -230,4 +251,4 @@ def _refuse(request, payment: Payment):
         # Past its time but the beat job has not run yet: expire it now.
         services.expire_payment(payment=payment)
         payment.refresh_from_db()
-    return _page(request, "payment_unavailable.html", _context(payment), status=410)
+    return _page(request, "payment_unavailable.html", _context(request, payment), status=410)

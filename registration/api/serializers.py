@@ -4,6 +4,7 @@ from hub.api.serializers import StrictSerializer
 from registration import selectors
 from registration.models import Constituent, ConstituentAccess, LifeEvent, Registration
 from registration.rules import identifiers
+from tenants.models import Language
 from tenants.scope import all_tenants, require_tenant
 
 
@@ -35,6 +36,13 @@ class ConstituentCreateSerializer(StrictSerializer):
     address = AddressSerializer(required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the constituent's pages and notices (en, nl, cy); "
+        "empty: not known, the citizen's browser decides",
+    )
     registration = RegistrationInputSerializer()
 
 
@@ -48,6 +56,13 @@ class ConstituentUpdateSerializer(StrictSerializer):
     address = AddressSerializer(required=False)
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The language of the constituent's pages and notices (en, nl, cy); "
+        "empty: not known, the citizen's browser decides",
+    )
 
 
 class MaskedIdentifierSerializer(serializers.Serializer):
@@ -99,6 +114,7 @@ class ConstituentSerializer(serializers.ModelSerializer):
             "address",
             "email",
             "phone",
+            "language",
             "deceased_on",
             "ceased_on",
             "identifiers",

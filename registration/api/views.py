@@ -157,6 +157,7 @@ class ConstituentViewSet(HubReadOnlyViewSet):
             address=data.get("address"),
             email=data.get("email", ""),
             phone=data.get("phone", ""),
+            language=data.get("language", ""),
             **data["registration"],
         )
         # Decided by this agency's registration, never by whether the hub knew the

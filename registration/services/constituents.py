@@ -27,10 +27,10 @@ from registration.selectors import (
     registered_tenants,
     visible_fields,
 )
-from tenants.models import Tenant
+from tenants.models import Language, Tenant
 from tenants.scope import all_tenants
 
-CORRECTABLE_FIELDS = ("name", "date_of_birth", "address", "email", "phone")
+CORRECTABLE_FIELDS = ("name", "date_of_birth", "address", "email", "phone", "language")
 
 
 class FieldOwnedElsewhere(Forbidden):
@@ -66,6 +66,16 @@ def _identifier(scheme: str, value: str, kind: str) -> tuple[str, str]:
     return normalised, identifier_hash(scheme, normalised)
 
 
+def _language(language: str) -> str:
+    if language and language not in Language.values:
+        raise InvalidRequest(
+            f"Unknown language {language!r}: one of {', '.join(Language.values)}",
+            code="unknown_language",
+            field="language",
+        )
+    return language
+
+
 def _constituent_values(constituent: Constituent) -> dict:
     return {
         "name": constituent.name,
@@ -75,6 +85,7 @@ def _constituent_values(constituent: Constituent) -> dict:
         "address": constituent.address,
         "email": constituent.email,
         "phone": constituent.phone,
+        "language": constituent.language,
     }
 
 
@@ -104,6 +115,7 @@ def register_constituent(
     address: dict | None = None,
     email: str = "",
     phone: str = "",
+    language: str = "",
     agency_reference: str = "",
     consent_given_at=None,
 ) -> Registered:
@@ -132,6 +144,7 @@ def register_constituent(
             "address": address or {},
             "email": email,
             "phone": phone,
+            "language": _language(language),
         },
     )
     if constituent.kind != kind:
@@ -233,6 +246,8 @@ def correct_constituent(
         raise FieldNotAuthorised(
             f"Your agency is not authorised for '{unauthorised[0]}'", field=unauthorised[0]
         )
+    if "language" in changes:
+        _language(changes["language"])
     owners = dict(
         FieldAuthority.objects.filter(field__in=changes).values_list("field", "tenant_id")
     )

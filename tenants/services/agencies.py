@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from tenants.models import Service, Tenant
+from tenants.models import Language, Service, Tenant
 from tenants.scope import all_tenants
 
 
 @transaction.atomic
 def create_tenant(
-    *, slug: str, name: str, default_currency: str = "EUR", contact_email: str = ""
+    *,
+    slug: str,
+    name: str,
+    default_currency: str = "EUR",
+    contact_email: str = "",
+    default_language: str = Language.ENGLISH,
 ) -> Tenant:
+    if default_language not in Language.values:
+        raise ValueError(f"Unknown language {default_language!r}: one of {Language.values}")
     return Tenant.objects.create(
-        slug=slug, name=name, default_currency=default_currency.upper(), contact_email=contact_email
+        slug=slug,
+        name=name,
+        default_currency=default_currency.upper(),
+        contact_email=contact_email,
+        default_language=default_language,
     )
 
 

@@ -70,29 +70,42 @@ def browser_problems():
 
 
 @pytest.fixture
-def page(chromium, browser_problems):
-    context = chromium.new_context(locale="en-GB")
+def page_in(chromium, browser_problems):
+    """``page_in("nl-NL")``: a page in a browser set to that locale (its Accept-Language)."""
+    contexts = []
 
-    def loopback_only(route):
-        host = urlsplit(route.request.url).hostname or ""
-        if host in LOOPBACK_HOSTS:
-            route.continue_()
-        else:
-            browser_problems.blocked.append(route.request.url)
-            route.abort()
+    def open_page(locale: str):
+        context = chromium.new_context(locale=locale)
+        contexts.append(context)
 
-    context.route("**/*", loopback_only)
-    page = context.new_page()
-    page.set_default_timeout(10_000)  # a broken step fails in seconds, not half a minute
-    page.on("console", browser_problems.console)
-    page.on("response", browser_problems.response)
-    page.on("pageerror", lambda error: browser_problems.page_errors.append(str(error)))
-    yield page
-    context.close()
+        def loopback_only(route):
+            host = urlsplit(route.request.url).hostname or ""
+            if host in LOOPBACK_HOSTS:
+                route.continue_()
+            else:
+                browser_problems.blocked.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", loopback_only)
+        page = context.new_page()
+        page.set_default_timeout(10_000)  # a broken step fails in seconds, not half a minute
+        page.on("console", browser_problems.console)
+        page.on("response", browser_problems.response)
+        page.on("pageerror", lambda error: browser_problems.page_errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert browser_problems.blocked == [], "the page tried to reach outside loopback"
     assert browser_problems.page_errors == []
     assert browser_problems.console_errors == []
     assert browser_problems.failed_resources == []
+
+
+@pytest.fixture
+def page(page_in):
+    return page_in("en-GB")
 
 
 @pytest.fixture

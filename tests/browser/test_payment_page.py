@@ -20,10 +20,10 @@ def test_a_citizen_pays_and_lands_on_the_agency_return_url(
     payment = create_payment()
     open_payment_page(page, live_server, payment)
     assert page.get_by_role("heading", level=1).inner_text() == "Enter card details"
-    assert "€12,50" in page.locator(".summary").inner_text()
+    assert "€12.50" in page.locator(".summary").inner_text()
     fill_card(page, SUCCESS_CARD)
     with page.expect_navigation(url=f"{agency_site.url}/return?case=42"):
-        page.get_by_role("button", name="Pay €12,50").click()
+        page.get_by_role("button", name="Pay €12.50").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Back at the agency"
     assert state_of(api, payment) == "success"
     # The page's address holds the payer's token: it must not reach the agency's site.
@@ -43,7 +43,7 @@ def test_declined_and_failing_cards_are_explained(
     payment = create_payment()
     open_payment_page(page, live_server, payment)
     fill_card(page, number)
-    page.get_by_role("button", name="Pay €12,50").click()
+    page.get_by_role("button", name="Pay €12.50").click()
     assert page.get_by_role("heading", level=1).inner_text() == heading
     assert state_of(api, payment) == state
     page.get_by_role("link", name="Go back to Tax Office").click()
@@ -75,7 +75,7 @@ def test_mistakes_are_listed_in_an_error_summary(
     open_payment_page(page, live_server, payment)
     values = {"month": "04", "year": "30", "name": "A. Citizen", "code": "123", **fields}
     fill_card(page, values.pop("number"), **values)
-    page.get_by_role("button", name="Pay €12,50").click()
+    page.get_by_role("button", name="Pay €12.50").click()
 
     summary = page.get_by_role("alert")
     assert summary.get_by_role("heading").inner_text() == "There is a problem"
@@ -106,7 +106,7 @@ def test_a_finished_link_opened_again_says_what_happened(
     payment = create_payment()
     open_payment_page(page, live_server, payment)
     fill_card(page, number)
-    page.get_by_role("button", name="Pay €12,50").click()
+    page.get_by_role("button", name="Pay €12.50").click()
     page.wait_for_load_state()
     again = page.goto(live_server.url + page_path(payment["next_url"]))
     assert again.status == 410

@@ -42,6 +42,7 @@ EXPECTED = {
     "payments": PAYMENTS,
     "refunds": PAYMENTS,
     "disputes": PAYMENTS,
+    "payment-links": PAYMENTS,
     "debts": COLLECTIONS,
     "mandates": COLLECTIONS,
     "payment-plans": COLLECTIONS,

@@ -17,6 +17,10 @@ def collections(tenant):
 
 
 def notice_settings(tenant, **values) -> NotificationSettings:
+    # The agency's default language lives on the agency: pages and notices share it.
+    if "default_language" in values:
+        tenant.default_language = values.pop("default_language")
+        tenant.save(update_fields=["default_language"])
     with tenant_scope(tenant):
         settings, _ = NotificationSettings.objects.get_or_create(tenant=tenant)
         for field, value in values.items():

@@ -84,7 +84,7 @@ def test_full_journey_create_pay_webhook_refund_ledger(api, tenant, service, rec
 
     page, done = pay_in_browser(created["next_url"], SUCCESS_CARD)
     html = page.content.decode()
-    assert "Enter card details" in html and "€85,50" in html and "Passport renewal" in html
+    assert "Enter card details" in html and "€85.50" in html and "Passport renewal" in html
     assert page["Referrer-Policy"] == "same-origin"
     assert "no-store" in page["Cache-Control"]
     assert done.status_code == 303
