@@ -515,6 +515,3 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Reminders link to a payment link when this names a function (tenant, debt) -> URL or
-# None (notifications/links.py); empty: they tell the citizen to pay with the reference.
-HUB_NOTICE_PAYMENT_LINK_RESOLVER = os.environ.get("HUB_NOTICE_PAYMENT_LINK_RESOLVER", "")

@@ -55,6 +55,7 @@ class NotificationSettingsAdmin(TenantScopedAdmin):
                 ],
             },
         ),
+        ("How reminders let citizens pay", {"fields": ["reminder_payment_link"]}),
         (None, {"fields": ["updated_at"]}),
     ]
 

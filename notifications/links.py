@@ -1,50 +1,25 @@
-"""How a reminder tells the citizen to pay: a payment link where the agency has one.
+"""How a reminder tells the citizen to pay: the agency's payment link, where it allows one.
 
-Payment links live below this app (payments), which cannot import it, so the link for a
-debt is found through a setting: ``HUB_NOTICE_PAYMENT_LINK_RESOLVER``, the dotted path
-of a function ``(tenant, debt) -> absolute URL or None`` (for example one in
-``payments.selectors``). Tests and plug-ins may also register one. Without a resolver,
-or when it answers None, the notice tells the citizen to pay with the agency's reference.
+An agency chooses one of its payment links for reminders (NotificationSettings'
+``reminder_payment_link``). A reminder then carries the link's address with the debt's
+reference and outstanding amount filled in; the citizen checks them and pays on the
+hosted payment page. Without a chosen link, or when the link cannot take this payment
+(disabled, expired, a fixed amount that is not the debt's, a reference its pattern
+refuses), the notice tells the citizen to pay with the debt's reference instead.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-
-from django.conf import settings
-from django.utils.module_loading import import_string
-
-logger = logging.getLogger(__name__)
-
-PaymentLinkResolver = Callable[[object, object], str | None]
-_resolvers: list[PaymentLinkResolver] = []
+from payments import selectors as payment_selectors
 
 
-def register_payment_link_resolver(resolver: PaymentLinkResolver) -> PaymentLinkResolver:
-    if resolver not in _resolvers:
-        _resolvers.append(resolver)
-    return resolver
-
-
-def unregister_payment_link_resolver(resolver: PaymentLinkResolver) -> None:
-    if resolver in _resolvers:
-        _resolvers.remove(resolver)
-
-
-def _configured() -> list[PaymentLinkResolver]:
-    path = getattr(settings, "HUB_NOTICE_PAYMENT_LINK_RESOLVER", "")
-    return [import_string(path)] if path else []
-
-
-def payment_link_for(tenant, debt) -> str | None:
-    for resolver in [*_configured(), *_resolvers]:
-        try:
-            url = resolver(tenant, debt)
-        except Exception:
-            # A broken resolver must not stop the reminder: it falls back to the reference.
-            logger.exception("payment link resolver %r failed", resolver)
-            continue
-        if url:
-            return url
-    return None
+def payment_link_for(settings, debt, *, amount: int) -> str | None:
+    """The prefilled payment-link address for ``amount`` of ``debt``, or None."""
+    if settings.reminder_payment_link_id is None:
+        return None
+    return payment_selectors.prefilled_payment_link_url(
+        settings.reminder_payment_link,
+        reference=debt.reference,
+        amount=amount,
+        currency=debt.currency,
+    )

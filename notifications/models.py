@@ -7,6 +7,7 @@ again from the payment or constituent it belongs to.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -38,6 +39,16 @@ class NotificationSettings(TenantOwnedModel):
     mandate_confirmations = models.BooleanField(default=True)
     reminders = models.BooleanField(default=True, help_text="Reminder and final notice")
     failed_collections = models.BooleanField(default=True)
+    reminder_payment_link = models.ForeignKey(
+        "payments.PaymentLink",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Reminders and final notices link to this payment link with the debt's "
+        "reference (and amount) filled in, when the link can take it; empty: they give the "
+        "reference to pay with",
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -49,6 +60,14 @@ class NotificationSettings(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Notice settings of {self.tenant}"
+
+    def clean(self) -> None:
+        super().clean()
+        link = self.reminder_payment_link
+        if link is not None and link.tenant_id != self.tenant_id:
+            raise ValidationError(
+                {"reminder_payment_link": "The payment link must be one of this agency's own"}
+            )
 
 
 class Notice(TenantOwnedModel):

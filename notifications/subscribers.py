@@ -215,7 +215,9 @@ def dunning_reminder(event: Event) -> None:
                 "description": debt.description,
                 "reference": debt.reference,
                 "since": format_date(debt.arrears_since or debt.due_date, language),
-                "payment_link": payment_link_for(event.tenant, debt),
+                "payment_link": payment_link_for(
+                    notification_settings(event.tenant), debt, amount=balance
+                ),
             },
         )
     )
@@ -250,7 +252,12 @@ def failed_collection(event: Event) -> None:
                 "reference": debt.reference,
                 "description": debt.description,
                 "mandate_reference": instalment.mandate.reference,
-                "payment_link": None if retry_on else payment_link_for(event.tenant, debt),
+                # A debit that will be retried needs no payment: the notice says when.
+                "payment_link": None
+                if retry_on
+                else payment_link_for(
+                    notification_settings(event.tenant), debt, amount=payload["amount"]
+                ),
             },
         )
     )

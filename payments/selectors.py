@@ -7,9 +7,13 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import BooleanField, Case, Exists, F, Q, QuerySet, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
+from django.urls import reverse
+from django.utils import timezone
 
 from hub.iterables import batched
 from payments.models import (
@@ -24,6 +28,7 @@ from payments.models import (
     ProviderAccount,
     Refund,
 )
+from payments.rules.payment_links import reference_matches
 from payments.rules.states import PAYABLE
 from tenants.models import Service, Tenant
 from tenants.scope import acting_for, all_tenants
@@ -107,6 +112,35 @@ def payment_link_by_slug(slug: str) -> PaymentLink | None:
         return None
     with all_tenants():
         return PaymentLink.objects.select_related("tenant", "service").filter(slug=slug).first()
+
+
+def prefilled_payment_link_url(
+    link: PaymentLink | None, *, reference: str, amount: int, currency: str
+) -> str | None:
+    """The address of ``link``'s page with ``reference`` and ``amount`` filled in, or None
+    when the link cannot take this payment: disabled or expired, another currency, a
+    fixed amount that is not ``amount``, ``amount`` outside the link's range, or a
+    reference its pattern refuses. A reminder then gives the reference instead of a
+    link that would fail the citizen on the next page."""
+    if link is None or not link.active:
+        return None
+    if link.expires_at is not None and link.expires_at <= timezone.now():
+        return None
+    if link.currency.upper() != (currency or "").upper() or amount <= 0:
+        return None
+    if link.amount is not None and link.amount != amount:
+        return None
+    if link.min_amount is not None and amount < link.min_amount:
+        return None
+    if link.max_amount is not None and amount > link.max_amount:
+        return None
+    if not reference_matches(link.reference_pattern, reference):
+        return None
+    query = {"reference": reference}
+    if link.amount is None:
+        query["amount"] = str(amount)  # minor units: unambiguous in any language
+    path = reverse("payments-link-page", kwargs={"slug": link.slug})
+    return f"{settings.HUB_PUBLIC_URL}{path}?{urlencode(query)}"
 
 
 def refund_by_provider_reference(tenant: Tenant, ref: str) -> Refund | None:

@@ -201,7 +201,8 @@ def _answer(request, link: PaymentLink, language: str):
         return _unavailable(request, link, refused.reason, language=language)
     text = link.text_in(language)
     if request.method == "GET":
-        form = LinkForm(initial={"language": language}, link=link, text=text, language=language)
+        initial = {"language": language, **_prefilled(request, link, language)}
+        form = LinkForm(initial=initial, link=link, text=text, language=language)
         return _form_page(request, link, form, language=language)
     if not _allowed(request, link):
         return _render(request, link, "payment_link_busy.html", {}, language=language, status=429)
@@ -221,6 +222,29 @@ def _answer(request, link: PaymentLink, language: str):
         form.add_error(None, _("Sorry, payments are not working right now. Try again later."))
         return _form_page(request, link, form, language=language, status=503)
     return _send_to_payment_page(payment)
+
+
+def _prefilled(request, link: PaymentLink, language: str) -> dict:
+    """What a reminder's link fills in (``?reference=…&amount=<minor units>``): shown in
+    the form for the citizen to check, and validated like anything typed when sent."""
+    initial = {}
+    reference = request.GET.get("reference", "")
+    if reference and len(reference) <= rules.MAX_REFERENCE_LENGTH:
+        initial["reference"] = reference
+    amount = request.GET.get("amount", "")
+    if not link.fixed_amount and amount.isascii() and amount.isdigit() and len(amount) <= 15:
+        initial["amount"] = _amount_as_typed(int(amount), link.currency, language)
+    return initial
+
+
+def _amount_as_typed(minor: int, currency: str, language: str) -> str:
+    """Minor units as a citizen of ``language`` types them: "85.50", in Dutch "85,50"."""
+    places = minor_unit_exponent(currency)
+    whole, fraction = divmod(minor, 10**places)
+    if not places:
+        return str(whole)
+    mark = "," if language == Language.DUTCH else "."
+    return f"{whole}{mark}{fraction:0{places}d}"
 
 
 def _form_page(request, link: PaymentLink, form: LinkForm, *, language: str, status=200):

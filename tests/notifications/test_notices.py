@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.test import Client
 from freezegun import freeze_time
 
 from collection.models import Instalment, Mandate
 from collection.services import advance_notices, debts, dunning, mandates
 from hub.events.models import Event
-from notifications.links import register_payment_link_resolver, unregister_payment_link_resolver
 from notifications.models import Notice
 from payments import services as payments
 from tenants.scope import all_tenants, tenant_scope
@@ -205,21 +205,93 @@ def test_reminder_and_final_notice_say_how_to_pay_by_reference(language, tenant,
     assert_recorded(tenant, "final_notice", final, language=language, event_type="dunning.step")
 
 
-def test_a_reminder_links_to_the_payment_link_when_one_is_found(tenant, collections):
-    def resolver(agency, debt):
-        return f"https://hub.example/pay/link/{debt.reference.lower()}/"
+def reminder_link(tenant, service, **fields):
+    values = {
+        "title": "Tax arrears",
+        "reference_label": "Your tax reference",
+        "reference_pattern": r"TAX-\d{1,9}",
+        "amount": None,
+        "min_amount": 100,
+        "max_amount": 1_000_000,
+        **fields,
+    }
+    with tenant_scope(tenant):
+        link = payments.create_payment_link(tenant=tenant, service=service, **values)
+    notice_settings(tenant, reminder_payment_link=link)
+    return link
 
-    register_payment_link_resolver(resolver)
-    try:
-        debt = arrears_debt(collections, tenant)
-        with tenant_scope(tenant):
-            dunning.run_dunning(tenant=tenant, today=dt.date(2024, 1, 14))
-        dispatch_pending()
-    finally:
-        unregister_payment_link_resolver(resolver)
+
+def test_a_reminder_links_to_the_agencys_payment_link_with_reference_and_amount(
+    tenant, collections, card_service, settings
+):
+    link = reminder_link(tenant, card_service)
+    debt = arrears_debt(collections, tenant)
+    with tenant_scope(tenant):
+        dunning.run_dunning(tenant=tenant, today=dt.date(2024, 1, 14))
+    dispatch_pending()
     [message] = mail.outbox
-    assert f"Pay online: https://hub.example/pay/link/{debt.reference.lower()}/" in message.body
+    url = f"{settings.HUB_PUBLIC_URL}/pay/link/{link.slug}/?reference={debt.reference}&amount=4250"
+    assert f"Pay online: {url}" in message.body
     assert "quote the reference" not in message.body
+
+    # The page the citizen opens shows the reference and amount filled in, to check.
+    page = Client().get(url.removeprefix(settings.HUB_PUBLIC_URL))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'value="{debt.reference}"' in html and 'value="42.50"' in html
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"active": False},
+        {"amount": 6000, "min_amount": None, "max_amount": None},  # fixed, not the debt's
+        {"max_amount": 4000},  # the balance is above what the link takes
+        {"reference_pattern": r"PF-\d{6}"},  # the debt's reference is not one it accepts
+        {"currency": "GBP"},
+    ],
+    ids=["disabled", "other-fixed-amount", "above-maximum", "reference-refused", "currency"],
+)
+def test_a_reminder_gives_the_reference_when_the_link_cannot_take_the_payment(
+    fields, tenant, collections, card_service
+):
+    active = fields.pop("active", True)
+    currency = fields.pop("currency", None)
+    link = reminder_link(tenant, card_service, **fields)
+    if not active or currency:
+        with tenant_scope(tenant):
+            type(link).objects.filter(pk=link.pk).update(
+                active=active, currency=currency or link.currency
+            )
+    arrears_debt(collections, tenant)
+    with tenant_scope(tenant):
+        dunning.run_dunning(tenant=tenant, today=dt.date(2024, 1, 14))
+    dispatch_pending()
+    [message] = mail.outbox
+    assert "/pay/link/" not in message.body
+    assert "quote the reference" in message.body
+
+
+def test_the_reminder_link_must_be_the_agencys_own(tenant, other_tenant, card_service):
+    from django.core.exceptions import ValidationError
+
+    from tenants import services as tenant_services
+
+    other_service = tenant_services.create_service(
+        tenant=other_tenant, code="parking", name="Parking", interaction_kind="discretionary"
+    )
+    with tenant_scope(other_tenant):
+        theirs = payments.create_payment_link(
+            tenant=other_tenant,
+            service=other_service,
+            title="Parking",
+            reference_label="Fine",
+            amount=6000,
+        )
+    settings_row = notice_settings(tenant)
+    settings_row.reminder_payment_link = theirs
+    with pytest.raises(ValidationError, match="this agency's own"):
+        settings_row.clean()
 
 
 FAILED_TEXT = {
