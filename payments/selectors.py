@@ -8,8 +8,20 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BooleanField, Case, Exists, F, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 
 from hub.iterables import batched
 from payments.models import (
@@ -431,6 +443,17 @@ def payment_labels(payment_ids: Collection[str]) -> dict[str, tuple[str, str]]:
         "pk", "reference", "constituent__name"
     )
     return {pk: (reference, name or "") for pk, reference, name in rows}
+
+
+def payment_label_rows() -> QuerySet[Payment]:
+    """``payment_labels`` as rows for a set-based join: every payment of the agency with
+    ``id``, ``reference`` and ``payer`` (the registered payer's name or ""), so that a
+    report written by one ``INSERT … SELECT`` (reconciliation's report of the lines it
+    matched) labels its rows exactly as ``payment_labels`` would, without reading the
+    payments into Python."""
+    return Payment.objects.annotate(
+        payer=Coalesce(F("constituent__name"), Value(""), output_field=CharField())
+    ).values("id", "reference", "payer")
 
 
 def paid_refunds(

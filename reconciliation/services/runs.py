@@ -259,7 +259,22 @@ class _Reconciliation:
             for lines in self._line_batches(self.lookback_start, before, unmatched_only=True):
                 with self._batch():
                     self.matcher.match_by_amount(self._open_credits(lines))
-        for lines in self._line_batches(self.start, self.end, unmatched_only=False):
+        unreported_only = False
+        if set_matching.enabled():
+            # The matched lines the database can report alone (the bulk of a statement),
+            # in one statement; the pages below report the rest.
+            with self._batch():
+                for day in set_matching.report_matched_lines(
+                    tenant=self.tenant, run=self.run, start=self.start, end=self.end, now=self.now
+                ):
+                    if day.has_received:
+                        self.totals.add_received_on(day.currency, day.day, day.received)
+                    if day.has_provider_fees:
+                        self.totals.add_provider_fees(day.currency, day.provider_fees)
+            unreported_only = True
+        for lines in self._line_batches(
+            self.start, self.end, unmatched_only=False, unreported_only=unreported_only
+        ):
             with self._batch():
                 self._settle_and_report_lines(lines)
         self.as_of = reported_up_to(self.end)
@@ -289,10 +304,11 @@ class _Reconciliation:
     # --- lines ----------------------------------------------------------------------
 
     def _line_batches(
-        self, start: date, end: date, *, unmatched_only: bool
+        self, start: date, end: date, *, unmatched_only: bool, unreported_only: bool = False
     ) -> Iterator[list[StatementLine]]:
         """Lines booked from ``start`` to ``end``, a day at a time, in keyset pages of
-        one day: each page is an index range scan, however many lines there are."""
+        one day: each page is an index range scan, however many lines there are.
+        ``unreported_only``: only lines without a report row of this run yet."""
         booked = StatementLine.objects.filter(booking_date__gte=start, booking_date__lte=end)
         days = sorted(booked.values_list("booking_date", flat=True).distinct().order_by())
         for day in days:
@@ -303,11 +319,18 @@ class _Reconciliation:
                     page = page.filter(pk__gt=last)
                 if unmatched_only:
                     page = page.exclude(Exists(_line_matched(after=last)))
+                if unreported_only:
+                    page = page.exclude(Exists(self._line_reported()))
                 batch = list(page.order_by("pk")[:CHUNK])
                 if not batch:
                     break
                 last = batch[-1].pk
                 yield batch
+
+    def _line_reported(self):
+        """Whether the outer line has a report row of this run (unscoped for the same
+        reason as ``_line_matched``: the outer query is the tenant's)."""
+        return RunItem._base_manager.filter(run_id=self.run.pk, line_id=OuterRef("pk"))
 
     def _open_credits(self, lines: list[StatementLine]) -> list[StatementLine]:
         """The unmatched booked bank credits no exception of this run holds already
