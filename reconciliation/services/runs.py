@@ -71,7 +71,7 @@ from reconciliation.models import (
     StatementLine,
 )
 from reconciliation.selectors import lookups, period_items
-from reconciliation.selectors.matches import item_matches, matched_line_ids
+from reconciliation.selectors.matches import item_match_facts, matched_line_ids
 from reconciliation.selectors.statements import reported_up_to, statement_balances
 from reconciliation.services import set_matching
 from reconciliation.services.agency_settings import ensure_settings
@@ -510,22 +510,15 @@ class _Reconciliation:
         if in_period:
             for item in items:
                 self.totals.add_item(item)
-        match_of = item_matches([item.key for item in items])
-        match_ids = set(match_of.values())
-        lines = defaultdict(list)
-        for match_id, line_id, booked in MatchLine.objects.filter(
-            match_id__any=match_ids
-        ).values_list("match_id", "line_id", "line__booking_date"):
-            lines[match_id].append((line_id, booked))
-        methods = dict(Match.objects.filter(pk__any=match_ids).values_list("pk", "method"))
+        match_of = item_match_facts([item.key for item in items])
         pending: list[tuple[ExpectedItem, str, str]] = []
         for item in items:
-            match_id = match_of.get(item.key)
-            if match_id is not None:
-                booked = lines.get(match_id, [])
+            matched = match_of.get(item.key)
+            if matched is not None:
+                booked = matched.lines
                 if any(self.start <= day <= self.end for _, day in booked):
                     continue  # reported with the line that pays it
-                manual = methods.get(match_id) == Match.Method.MANUAL
+                manual = matched.method == Match.Method.MANUAL
                 reason = (
                     f"Received on {booked[0][1].isoformat()} in {booked[0][0]}"
                     if booked
