@@ -7,7 +7,10 @@ A run looks at statement lines booked from ``lookback_days`` before the period u
    is certain whatever the order (services.set_matching, selectors.strong_references),
    then the rest with engine.matching.Matcher.match_by_reference;
 2. matches the rest by amount, date and payer, and records every line booked in the
-   period as a report row: matched, unmatched with the reason, or an exception;
+   period as a report row: matched, unmatched with the reason, or an exception (on
+   PostgreSQL the rows of plainly settled matched lines are written first by one
+   ``INSERT … SELECT``, services.set_matching.report_matched_lines; the pages of lines
+   report the rest);
 3. records every item dated in the period that no line of the period accounts for:
    matched earlier or by hand, awaited (its date window is still open, or no statement
    covers it yet), or missing; and raises items from before the period that are now
