@@ -16,6 +16,7 @@ it lives in hub for every app to use.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 
 from django.db import connection, models
@@ -49,9 +50,24 @@ def copy_rows(model: type[models.Model], rows: Sequence[dict]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**row) for row in rows], batch_size=BATCH_SIZE)
         return
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-    plan = [(field.attname, field, isinstance(field, models.JSONField)) for field in fields]
+    # The columns in the order the rows give them (one itemgetter call per row), then
+    # those no row gives, from their defaults: per-field work once per batch, not once
+    # per value (100,000 lines with their details and report rows are 2 million values).
+    given = rows[0].keys()
+    present = [field for field in fields if field.attname in given]
+    absent = [field for field in fields if field.attname not in given]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in present + absent)
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    take = operator.itemgetter(*[field.attname for field in present]) if present else None
+    json_at = [
+        (index, field) for index, field in enumerate(present) if isinstance(field, models.JSONField)
+    ]
+    constant = all(not callable(field.default) for field in absent)
+    defaults = tuple(_default(field) for field in absent) if constant else ()
+    plan = [
+        (field.attname, field, isinstance(field, models.JSONField)) for field in present + absent
+    ]
     # Raised through Django's error wrapper: a duplicate is an IntegrityError as usual.
     with (
         connection.wrap_database_errors,
@@ -59,9 +75,24 @@ def copy_rows(model: type[models.Model], rows: Sequence[dict]) -> None:
         cursor.cursor.copy(sql) as copy,
     ):
         for row in rows:
-            copy.write_row(
-                [_value(row, attname, field, is_json) for attname, field, is_json in plan]
-            )
+            if row.keys() != given:  # a row that gives other fields than the first
+                copy.write_row([_value(row, name, field, is_json) for name, field, is_json in plan])
+                continue
+            picked = take(row) if take is not None else ()
+            values = list(picked) if len(present) > 1 else [picked] if present else []
+            for index, field in json_at:
+                if values[index] is not None:
+                    values[index] = json.dumps(values[index], cls=field.encoder)
+            if absent:
+                values.extend(defaults if constant else [_default(field) for field in absent])
+            copy.write_row(values)
+
+
+def _default(field: models.Field):
+    value = field.get_default()
+    if isinstance(field, models.JSONField) and value is not None:
+        return json.dumps(value, cls=field.encoder)
+    return value
 
 
 def insert_objects(model: type[models.Model], objects: Sequence[models.Model]) -> None:

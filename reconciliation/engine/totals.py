@@ -77,6 +77,15 @@ class Totals:
     def add_provider_fee(self, line: StatementLine) -> None:
         self.by_currency[line.currency].provider_fees += line.fee
 
+    def add_received_on(self, currency: str, day: date, amount: int) -> None:
+        """``add_received`` for lines summed already (a day's lines reported in SQL)."""
+        totals = self.by_currency[currency]
+        totals.received += amount
+        totals.daily[day][1] += amount
+
+    def add_provider_fees(self, currency: str, fees: int) -> None:
+        self.by_currency[currency].provider_fees += fees
+
     def result(
         self, *, start: date, end: date, balances: dict[str, tuple[int, int]]
     ) -> tuple[dict, dict]:

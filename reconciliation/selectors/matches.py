@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Exists, OuterRef, QuerySet
 
@@ -42,17 +44,41 @@ def matched_line_ids(line_ids: list[str]) -> set[str]:
     return set(MatchLine.objects.filter(line_id__any=line_ids).values_list("line_id", flat=True))
 
 
-def item_matches(keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Match id of each matched item key."""
+@dataclass(frozen=True, slots=True)
+class ItemMatch:
+    """How a matched item is matched: the match, its method, and its lines with their
+    booking dates (none for a resolution that settled the item without a line)."""
+
+    match_id: str
+    method: str
+    lines: list[tuple[str, date]]
+
+
+def item_match_facts(keys: list[tuple[str, str]]) -> dict[tuple[str, str], ItemMatch]:
+    """The match of each matched item key, with the match's method and lines, in one
+    query per item kind (what the report of a period's items reads for every chunk)."""
     by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, object_id in keys:
         by_kind[kind].append(object_id)
-    result = {}
+    result: dict[tuple[str, str], ItemMatch] = {}
     for kind, ids in by_kind.items():
-        for object_id, match_id in MatchItem.objects.filter(
-            kind=kind, object_id__any=ids
-        ).values_list("object_id", "match_id"):
-            result[(kind, object_id)] = match_id
+        rows = (
+            MatchItem.objects.filter(kind=kind, object_id__any=ids)
+            .order_by("match_id", "match__lines__id")
+            .values_list(
+                "object_id",
+                "match_id",
+                "match__method",
+                "match__lines__line_id",
+                "match__lines__line__booking_date",
+            )
+        )
+        for object_id, match_id, method, line_id, booked in rows:
+            found = result.get((kind, object_id))
+            if found is None:
+                found = result[(kind, object_id)] = ItemMatch(match_id, method, [])
+            if line_id is not None:
+                found.lines.append((line_id, booked))
     return result
 
 

@@ -7,7 +7,10 @@ A run looks at statement lines booked from ``lookback_days`` before the period u
    is certain whatever the order (services.set_matching, selectors.strong_references),
    then the rest with engine.matching.Matcher.match_by_reference;
 2. matches the rest by amount, date and payer, and records every line booked in the
-   period as a report row: matched, unmatched with the reason, or an exception;
+   period as a report row: matched, unmatched with the reason, or an exception (on
+   PostgreSQL the rows of plainly settled matched lines are written first by one
+   ``INSERT … SELECT``, services.set_matching.report_matched_lines; the pages of lines
+   report the rest);
 3. records every item dated in the period that no line of the period accounts for:
    matched earlier or by hand, awaited (its date window is still open, or no statement
    covers it yet), or missing; and raises items from before the period that are now
@@ -71,7 +74,7 @@ from reconciliation.models import (
     StatementLine,
 )
 from reconciliation.selectors import lookups, period_items
-from reconciliation.selectors.matches import item_matches, matched_line_ids
+from reconciliation.selectors.matches import item_match_facts, matched_line_ids
 from reconciliation.selectors.statements import reported_up_to, statement_balances
 from reconciliation.services import set_matching
 from reconciliation.services.agency_settings import ensure_settings
@@ -259,7 +262,22 @@ class _Reconciliation:
             for lines in self._line_batches(self.lookback_start, before, unmatched_only=True):
                 with self._batch():
                     self.matcher.match_by_amount(self._open_credits(lines))
-        for lines in self._line_batches(self.start, self.end, unmatched_only=False):
+        unreported_only = False
+        if set_matching.enabled():
+            # The matched lines the database can report alone (the bulk of a statement),
+            # in one statement; the pages below report the rest.
+            with self._batch():
+                for day in set_matching.report_matched_lines(
+                    tenant=self.tenant, run=self.run, start=self.start, end=self.end, now=self.now
+                ):
+                    if day.has_received:
+                        self.totals.add_received_on(day.currency, day.day, day.received)
+                    if day.has_provider_fees:
+                        self.totals.add_provider_fees(day.currency, day.provider_fees)
+            unreported_only = True
+        for lines in self._line_batches(
+            self.start, self.end, unmatched_only=False, unreported_only=unreported_only
+        ):
             with self._batch():
                 self._settle_and_report_lines(lines)
         self.as_of = reported_up_to(self.end)
@@ -289,10 +307,11 @@ class _Reconciliation:
     # --- lines ----------------------------------------------------------------------
 
     def _line_batches(
-        self, start: date, end: date, *, unmatched_only: bool
+        self, start: date, end: date, *, unmatched_only: bool, unreported_only: bool = False
     ) -> Iterator[list[StatementLine]]:
         """Lines booked from ``start`` to ``end``, a day at a time, in keyset pages of
-        one day: each page is an index range scan, however many lines there are."""
+        one day: each page is an index range scan, however many lines there are.
+        ``unreported_only``: only lines without a report row of this run yet."""
         booked = StatementLine.objects.filter(booking_date__gte=start, booking_date__lte=end)
         days = sorted(booked.values_list("booking_date", flat=True).distinct().order_by())
         for day in days:
@@ -303,11 +322,18 @@ class _Reconciliation:
                     page = page.filter(pk__gt=last)
                 if unmatched_only:
                     page = page.exclude(Exists(_line_matched(after=last)))
+                if unreported_only:
+                    page = page.exclude(Exists(self._line_reported()))
                 batch = list(page.order_by("pk")[:CHUNK])
                 if not batch:
                     break
                 last = batch[-1].pk
                 yield batch
+
+    def _line_reported(self):
+        """Whether the outer line has a report row of this run (unscoped for the same
+        reason as ``_line_matched``: the outer query is the tenant's)."""
+        return RunItem._base_manager.filter(run_id=self.run.pk, line_id=OuterRef("pk"))
 
     def _open_credits(self, lines: list[StatementLine]) -> list[StatementLine]:
         """The unmatched booked bank credits no exception of this run holds already
@@ -487,22 +513,15 @@ class _Reconciliation:
         if in_period:
             for item in items:
                 self.totals.add_item(item)
-        match_of = item_matches([item.key for item in items])
-        match_ids = set(match_of.values())
-        lines = defaultdict(list)
-        for match_id, line_id, booked in MatchLine.objects.filter(
-            match_id__any=match_ids
-        ).values_list("match_id", "line_id", "line__booking_date"):
-            lines[match_id].append((line_id, booked))
-        methods = dict(Match.objects.filter(pk__any=match_ids).values_list("pk", "method"))
+        match_of = item_match_facts([item.key for item in items])
         pending: list[tuple[ExpectedItem, str, str]] = []
         for item in items:
-            match_id = match_of.get(item.key)
-            if match_id is not None:
-                booked = lines.get(match_id, [])
+            matched = match_of.get(item.key)
+            if matched is not None:
+                booked = matched.lines
                 if any(self.start <= day <= self.end for _, day in booked):
                     continue  # reported with the line that pays it
-                manual = methods.get(match_id) == Match.Method.MANUAL
+                manual = matched.method == Match.Method.MANUAL
                 reason = (
                     f"Received on {booked[0][1].isoformat()} in {booked[0][0]}"
                     if booked

@@ -1,23 +1,44 @@
-"""Writing the strong-reference pass decided in the database (selectors.strong_references).
+"""Writing the strong-reference pass decided in the database (selectors.strong_references),
+and the report rows of the lines a run finds matched, written by the database.
 
 The pairs arrive in chunks from a server-side cursor; each chunk's matches, their line
 and item links go in with three COPYs (hub.bulk) in the batch transaction the caller
 gives, exactly the rows MatchWriter writes for a reference match the engine decides.
 What is left unmatched goes through the engine's passes as before.
+
+``report_matched_lines`` writes, with one ``INSERT … SELECT``, the report rows the run's
+Python report (``runs._Reconciliation._report_matched_lines``) would write for the
+period's matched lines whose match is plainly settled: items that are all payments or
+returns (labelled by ``payments.selectors.payment_label_rows``, joined as SQL) and no
+exception about the match. Everything else (refunds, payouts, questioned or itemless
+matches, unmatched lines) the run reports line by line as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from hub import bulk
+from payments import selectors as payment_selectors
 from payments import services as payment_services
-from reconciliation.models import Channel, ItemKind, Match, MatchItem, MatchLine, ReconciliationRun
+from reconciliation.models import (
+    Channel,
+    ItemKind,
+    Match,
+    MatchItem,
+    MatchLine,
+    ReconciliationException,
+    ReconciliationRun,
+    RunItem,
+    StatementLine,
+)
 from reconciliation.selectors import strong_references
 from tenants.ids import new_id
 from tenants.models import Tenant
@@ -106,3 +127,100 @@ def _write(
             items=[(pair.payment_id, pair.provider, pair.net_amount)],
             payout=False,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedDay:
+    """What the lines of one currency and day that ``report_matched_lines`` reported
+    add to the run's totals (every one of them is a line the hub explains)."""
+
+    currency: str
+    day: date
+    received: int  # booked bank lines (and, for a currency, whether there were any)
+    has_received: bool
+    provider_fees: int  # Stripe lines' fees
+    has_provider_fees: bool
+
+
+def report_matched_lines(
+    *, tenant: Tenant, run: ReconciliationRun, start: date, end: date, now
+) -> list[ReportedDay]:
+    """Write the report rows of the matched lines booked from ``start`` to ``end``
+    described in the module docstring; return what they add to the totals.
+
+    PostgreSQL only (``->`` on the stored tokens), inside the caller's transaction, and
+    before any other report row of the run: the lines with a row of the run afterwards
+    are exactly the ones reported here (the run's line pages leave them out)."""
+    quote = connection.ops.quote_name
+
+    def table(model) -> str:
+        return quote(model._meta.db_table)
+
+    labels_sql, labels_params = payment_selectors.payment_label_rows().query.sql_with_params()
+    # Composed of Django-generated SQL and quoted table names only; values are parameters.
+    sql = f"""
+        INSERT INTO {table(RunItem)} (
+            tenant_id, run_id, status, channel, currency, date, line_id, reported_amount,
+            item_kind, item_id, expected_amount, reference, counterparty, method, reason,
+            match_id, exception_id, created_at
+        )
+        SELECT %s, %s,
+               CASE WHEN m.method = %s THEN %s ELSE %s END,
+               l.channel, l.currency, l.booking_date, l.id,
+               -- The line's amount on its first item's row, as the Python report does.
+               CASE WHEN row_number() OVER (PARTITION BY l.id ORDER BY i.id) = 1
+                    THEN l.amount END,
+               i.kind, i.object_id, i.amount,
+               left(COALESCE(NULLIF(pl.reference, ''), l."references"->0->>1,
+                             l.entry_reference), 255),
+               left(COALESCE(NULLIF(pl.payer, ''), l.counterparty_name), 255),
+               m.method, m.note, m.id, NULL, %s
+        FROM {table(StatementLine)} l
+        JOIN {table(MatchLine)} ml ON ml.line_id = l.id
+        JOIN {table(Match)} m ON m.id = ml.match_id
+        JOIN {table(MatchItem)} i ON i.match_id = m.id
+        LEFT JOIN ({labels_sql}) pl ON pl.id = i.object_id
+        WHERE l.tenant_id = %s AND l.booking_date BETWEEN %s AND %s
+          AND NOT EXISTS (
+              SELECT 1 FROM {table(MatchItem)} other
+              WHERE other.match_id = m.id AND other.kind NOT IN (%s, %s)
+          )
+          AND NOT EXISTS (
+              SELECT 1 FROM {table(ReconciliationException)} e WHERE e.match_id = m.id
+          )
+        ORDER BY l.booking_date, l.id, i.id
+    """  # noqa: S608
+    params = [
+        tenant.pk,
+        run.pk,
+        Match.Method.MANUAL,
+        RunItem.Status.RESOLVED,
+        RunItem.Status.MATCHED,
+        now,
+        *labels_params,
+        tenant.pk,
+        start,
+        end,
+        ItemKind.PAYMENT,
+        ItemKind.RETURN,
+    ]
+    totals_sql = f"""
+        SELECT l.currency, l.booking_date,
+               -- sum() of bigint is numeric: the totals are integers (minor units).
+               COALESCE(sum(l.amount) FILTER (WHERE l.channel <> %s
+                                                AND l.status IN ('', 'BOOK')), 0)::bigint,
+               bool_or(l.channel <> %s AND l.status IN ('', 'BOOK')),
+               COALESCE(sum(l.fee) FILTER (WHERE l.channel = %s), 0)::bigint,
+               bool_or(l.channel = %s)
+        FROM {table(StatementLine)} l
+        WHERE l.tenant_id = %s AND l.id IN (
+            SELECT r.line_id FROM {table(RunItem)} r WHERE r.run_id = %s
+        )
+        GROUP BY l.currency, l.booking_date
+        ORDER BY l.currency, l.booking_date
+    """  # noqa: S608
+    stripe = Channel.STRIPE
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        cursor.execute(totals_sql, [stripe, stripe, stripe, stripe, tenant.pk, run.pk])
+        return [ReportedDay(*row) for row in cursor.fetchall()]

@@ -195,24 +195,29 @@ class _Reader:
         return self.prefix + name
 
     def flatten(self, element: Element, skip: frozenset[str] = frozenset()) -> Flat:
-        """The first occurrence of every path below ``element``, not entering ``skip``."""
-        flat: Flat = {}
-        self._collect(element, "", flat, skip)
-        return flat
+        """The first occurrence of every path below ``element``, not entering ``skip``.
 
-    def _collect(self, element: Element, base: str, flat: Flat, skip: frozenset[str]) -> None:
-        size = len(self.prefix)
-        for child in element:
+        One pass over lxml's descendant iterator (document order, in C) instead of a
+        Python call per nesting level: about twice as fast on an entry. A descendant is
+        read only if its parent was (``base`` known): that leaves out, with everything
+        below them, the skipped paths, repeated paths after their first occurrence, and
+        other namespaces' elements (SplmtryData envelopes carry nothing read here)."""
+        flat: Flat = {}
+        prefix, size = self.prefix, len(self.prefix)
+        bases = {element: ""}
+        for child in element.iterdescendants():
+            base = bases.get(child.getparent())
+            if base is None:
+                continue
             tag = child.tag
-            # Other namespaces (SplmtryData envelopes) carry nothing this parser reads.
-            if not isinstance(tag, str) or not tag.startswith(self.prefix):
+            if not isinstance(tag, str) or not tag.startswith(prefix):
                 continue
             path = base + tag[size:]
             if path in flat or path in skip:
                 continue
             flat[path] = child
-            if len(child):
-                self._collect(child, path + "/", flat, skip)
+            bases[child] = path + "/"
+        return flat
 
     # --- statement header ---
 
