@@ -360,7 +360,19 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reconciliation.reconcile_yesterday",
         "schedule": crontab(hour=6, minute=30),
     },
+    # At the start of the office day: agencies past their life-event service level.
+    "registration-remind-overdue-life-events": {
+        "task": "registration.remind_overdue_life_event_answers",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
+# Tell us once (docs/operator-guide.md, "Life events"): the working-day calendar an
+# agency's time to answer is counted in (a country, optionally "-" a subdivision, as the
+# holidays package names them: NL, GB-ENG), and the status page's attempt budget per
+# reference and per client address.
+HUB_WORKING_DAY_CALENDAR = os.environ.get("HUB_WORKING_DAY_CALENDAR", "NL")
+HUB_STATUS_PAGE_ATTEMPTS = int(os.environ.get("HUB_STATUS_PAGE_ATTEMPTS", "5"))
+HUB_STATUS_PAGE_WINDOW_SECONDS = int(os.environ.get("HUB_STATUS_PAGE_WINDOW_SECONDS", "900"))
 # Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
 HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
 # What a new agency's reconciliation tolerances start as (each agency edits its own in

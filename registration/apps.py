@@ -6,4 +6,4 @@ class RegistrationConfig(AppConfig):
     verbose_name = "Constituent registry"
 
     def ready(self) -> None:
-        from registration import events  # noqa: F401  (registers the event types)
+        from registration import events, tasks  # noqa: F401  (event types, beat task)

@@ -97,6 +97,28 @@ def _count_in_redis(store: RedisCache, counter: str, timeout: int) -> int:
     return pipe.execute()[1]
 
 
+def count_in_window(key: str, duration: int, *, now: float | None = None) -> tuple[int, float]:
+    """Count one more hit on ``key`` in the current fixed window of ``duration`` seconds:
+    (the window's count including this hit, seconds until the window ends).
+
+    The shared cache when it answers, this process's memory when it does not (see the
+    module's docstring). Pages outside the API (the notifier's status page) use it too."""
+    now = time.time() if now is None else now
+    window = int(now // duration)
+    counter = f"{key}:{window}"
+    timeout = duration + 1
+    monotonic = time.monotonic()
+    count = None
+    if shared_cache.usable(monotonic):
+        try:
+            count = _count(caches["default"], counter, timeout)
+        except Exception as exc:  # any backend's connection error: Redis, memcached
+            shared_cache.failed(monotonic, exc)
+    if count is None:
+        count = _count(shared_cache.local, counter, timeout)
+    return count, max((window + 1) * duration - now, 0.0)
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """A budget per API key, so one agency's batch job cannot starve the others."""
 
@@ -113,21 +135,9 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = time.time()
-        window = int(now // self.duration)
-        self.window_ends_at = (window + 1) * self.duration
-        self.now = now
-        counter = f"{key}:{window}"
-        timeout = self.duration + 1
-        monotonic = time.monotonic()
-        count = None
-        if shared_cache.usable(monotonic):
-            try:
-                count = _count(caches["default"], counter, timeout)
-            except Exception as exc:  # any backend's connection error: Redis, memcached
-                shared_cache.failed(monotonic, exc)
-        if count is None:
-            count = _count(shared_cache.local, counter, timeout)
+        self.now = time.time()
+        count, remaining = count_in_window(key, self.duration, now=self.now)
+        self.window_ends_at = self.now + remaining
         return count <= self.num_requests
 
     def wait(self):
