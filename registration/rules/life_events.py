@@ -338,7 +338,7 @@ def validate_facts(kind: LifeEventKind, details: object) -> dict:
     facts = {}
     for fact in kind.facts:
         value = details.get(fact.name)
-        if value in (None, ""):
+        if value is None or (isinstance(value, str) and not value.strip()):
             if fact.required:
                 raise FactError(
                     "missing_field",
