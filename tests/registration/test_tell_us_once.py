@@ -28,7 +28,6 @@ from tenants import services as tenant_services
 from tenants.scope import all_tenants, tenant_scope
 from tests.collection.conftest import Collections, events_of
 from tests.conftest import client_for
-from tests.hub.conftest import receivers  # noqa: F401  (the fixture, shared)
 from tests.hub.test_webhooks import deliver_everything
 from tests.registration.conftest import ADDRESS, person_body
 
@@ -37,7 +36,7 @@ pytestmark = pytest.mark.django_db
 NOTIFIER = {"name": "Marie Jansen", "relationship": "spouse_or_partner", "contact": "06 1234 5678"}
 
 
-def with_endpoint(tenant, receivers):  # noqa: F811
+def with_endpoint(tenant, receivers):
     receiver = receivers()
     receiver.secret = endpoints.create_endpoint(
         tenant=tenant, url=receiver.url, event_types=["constituent.*", "life_event.*"]
@@ -56,7 +55,7 @@ def deliver_all_rounds():
 
 
 @pytest.fixture
-def five_agencies(make_tenant, receivers, bsn):  # noqa: F811
+def five_agencies(make_tenant, receivers, bsn):
     """The municipality (the notifier's front desk), pensions, vehicles, the tax office
     (with collections: a debt in a plan) and the passport office, each with a verifying
     webhook receiver, all registered with the same person."""
@@ -452,7 +451,7 @@ def test_proactive_offers_appear_for_the_kinds_declared_and_only_for_them(
     api,
     make_tenant,
     receivers,
-    bsn,  # noqa: F811
+    bsn,
 ):
     # An agency that does not hold the person offers bereavement support at a death; one
     # that does offers child benefit at a birth only.
