@@ -418,7 +418,7 @@ class ProactiveServiceViewSet(HubReadCreateViewSet):
         service = Service.objects.filter(pk=data.pop("service"), tenant=tenant).first()
         if service is None:
             raise InvalidRequest(
-                "No such service of your agency", code="not_found", field="service"
+                "No such service of your agency", code="does_not_exist", field="service"
             )
         declaration = services.declare_proactive_service(tenant=tenant, service=service, **data)
         return Response(

@@ -246,7 +246,9 @@ def declare_proactive_service(
 ) -> ProactiveService:
     """An agency says: this proactive service of ours answers these life events."""
     if service.tenant_id != tenant.pk:
-        raise InvalidRequest("No such service of your agency", code="not_found", field="service")
+        raise InvalidRequest(
+            "No such service of your agency", code="does_not_exist", field="service"
+        )
     if service.interaction_kind != Service.InteractionKind.PROACTIVE:
         raise InvalidRequest(
             "Only a service of interaction kind 'proactive' is offered at life events",

@@ -93,7 +93,7 @@ def new_webhooks(agency) -> list[dict]:
     return [r.json for r in agency["receiver"].verified()[agency["before"] :]]
 
 
-def test_a_death_reported_once_with_a_notifier_all_the_way(five_agencies, client):
+def test_a_death_reported_once_with_a_notifier_all_the_way(five_agencies, client, admin_client):
     con, agencies = five_agencies
     desk = agencies["Municipality"]
     response = report(
@@ -201,6 +201,12 @@ def test_a_death_reported_once_with_a_notifier_all_the_way(five_agencies, client
     other = agencies["Vehicles"]["api"].get(f"/api/v1/life-events/{life_event_id}").json()
     assert [row["agency_name"] for row in other["agencies_told"]] == ["Vehicles"]
     assert other["reported_by"] == []
+
+    # The operator's view: the passport office is the overdue one.
+    overdue_view = admin_client.get("/admin/registration/lifeeventnotice/?answer=overdue")
+    assert overdue_view.status_code == 200
+    listed = overdue_view.context["cl"].result_list
+    assert [notice.tenant.name for notice in listed] == ["Passports"]
 
     # The notifier's status page shows the same journey.
     page = client.post(
@@ -539,3 +545,13 @@ def test_proactive_offers_appear_for_the_kinds_declared_and_only_for_them(
     html = page.content.decode()
     assert "Bereavement support" in html and "https://support.example.gov/bereavement" in html
     assert "Child benefit" not in html
+
+
+def test_the_reminders_run_daily_from_beat():
+    from django.conf import settings
+
+    from hub.celery import app
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["registration-remind-overdue-life-events"]
+    assert schedule["task"] == "registration.remind_overdue_life_event_answers"
+    assert schedule["task"] in app.tasks
