@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from registration import services
 from tenants import services as tenant_services
 from tests.browser.test_accessibility import serious_violations
 from tests.conftest import client_for
@@ -110,12 +109,3 @@ def test_a_wrong_secret_is_refused_and_guessing_runs_out_of_attempts(
     assert int(answer.value.headers["retry-after"]) > 0
     assert page.get_by_role("heading", level=1).inner_text() == "Too many attempts"
     assert "Death of" not in page.content()
-
-
-def test_the_page_is_reached_only_with_its_secret(reported_death):
-    from registration import selectors
-
-    assert selectors.notifier_report(reported_death["reference"], reported_death["secret"])
-    assert selectors.notifier_report(reported_death["reference"], "x") is None
-    assert selectors.notifier_report("TUO-0000-0000", reported_death["secret"]) is None
-    assert services.hash_secret(reported_death["secret"]) != reported_death["secret"]

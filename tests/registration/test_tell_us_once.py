@@ -555,3 +555,26 @@ def test_the_reminders_run_daily_from_beat():
     schedule = settings.CELERY_BEAT_SCHEDULE["registration-remind-overdue-life-events"]
     assert schedule["task"] == "registration.remind_overdue_life_event_answers"
     assert schedule["task"] in app.tasks
+
+
+def test_the_status_page_opens_only_with_its_reference_and_secret(api, bsn, client):
+    con = api.post("/api/v1/constituents", person_body(bsn)).json()["id"]
+    reported = report(api, con, kind="death", occurred_on="2025-03-14", notifier=NOTIFIER)
+    tell_us_once = reported.json()["tell_us_once"]
+    # Shown once: the same report again (another call) carries no secret.
+    again = report(api, con, kind="death", occurred_on="2025-03-14", notifier=NOTIFIER)
+    assert again.status_code == 200 and again.json()["tell_us_once"] is None
+    for reference, secret in [
+        (tell_us_once["reference"], "wrong"),
+        ("TUO-0000-0000", tell_us_once["secret"]),
+    ]:
+        page = client.post("/tell-us-once/", {"reference": reference, "secret": secret})
+        assert page.status_code == 200
+        assert "do not match" in page.content.decode()
+        assert "Death of" not in page.content.decode()
+    # The reference is found whatever its case and spacing as typed.
+    page = client.post(
+        "/tell-us-once/",
+        {"reference": f" {tell_us_once['reference'].lower()} ", "secret": tell_us_once["secret"]},
+    )
+    assert "Death of Jan Jansen" in page.content.decode()
