@@ -372,6 +372,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "registration.apply_retention",
         "schedule": crontab(hour=3, minute=15),
     },
+    # At the start of the office day: agencies past their life-event service level.
+    "registration-remind-overdue-life-events": {
+        "task": "registration.remind_overdue_life_event_answers",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 # Notices to citizens (notifications/) go through Django's email framework. A development
 # hub (DEBUG, `make run`) writes each message as a file under var/mail and sends nothing;
@@ -396,6 +401,13 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "notices@hub.localhost")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
+# Tell us once (docs/operator-guide.md, "Life events"): the working-day calendar an
+# agency's time to answer is counted in (a country, optionally "-" a subdivision, as the
+# holidays package names them: NL, GB-ENG), and the status page's attempt budget per
+# reference and per client address.
+HUB_WORKING_DAY_CALENDAR = os.environ.get("HUB_WORKING_DAY_CALENDAR", "NL")
+HUB_STATUS_PAGE_ATTEMPTS = int(os.environ.get("HUB_STATUS_PAGE_ATTEMPTS", "5"))
+HUB_STATUS_PAGE_WINDOW_SECONDS = int(os.environ.get("HUB_STATUS_PAGE_WINDOW_SECONDS", "900"))
 # Card payments the payer has not finished expire after this many minutes (GOV.UK Pay: 90).
 HUB_PAYMENT_EXPIRY_MINUTES = int(os.environ.get("HUB_PAYMENT_EXPIRY_MINUTES", "90"))
 # Payment links' public pages (payments/web/payment_link_page.py): submissions allowed
@@ -514,4 +526,3 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-

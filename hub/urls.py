@@ -36,6 +36,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("payments.web.urls")),
+    path("", include("registration.web.urls")),
     path("reconciliation/", include("reconciliation.web.urls")),
     # Prometheus; protected (operations/web/metrics.py).
     path("", include("operations.web.urls")),

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from hub import audit
+from hub.errors import HubError
 from hub.events.models import Event, WebhookDelivery
 from hub.models import AuditEntry
 from registration import services
@@ -19,7 +20,12 @@ from registration.models import (
     FieldAuthority,
     Identifier,
     LifeEvent,
+    LifeEventDiscrepancy,
+    LifeEventNotice,
+    LifeEventOffer,
     LifeEventReport,
+    LifeEventResponse,
+    ProactiveService,
     Registration,
 )
 from tenants.admin_scoping import ReadOnlyInline, Role, TenantScopedAdmin
@@ -191,15 +197,74 @@ class RegistrationAdmin(TenantScopedAdmin):
         return False
 
 
+def mask_personal(value: str) -> str:
+    """A notifier's name or contact as the admin shows it: enough to recognise, not to
+    read off ("J••• J•••••", "•••••••@example.org" → "j•••••@•••••••.org")."""
+    if not value:
+        return ""
+    return " ".join(word[0] + "•" * (len(word) - 1) for word in value.split())
+
+
 class ReportInline(ReadOnlyInline):
     model = LifeEventReport
-    fields = ["tenant", "agency_reference", "reported_at", "first_report"]
+    fields = [
+        "tenant",
+        "agency_reference",
+        "reported_at",
+        "first_report",
+        "reporter_role",
+        "reference",
+        "notifier",
+    ]
+    readonly_fields = ["notifier"]
 
     def get_queryset(self, request):
         # Hub operators see every agency's report; agency staff their own agencies'
         # (another agency's case reference is that agency's business).
         with all_tenants():
             return _own_agencies(request, LifeEventReport.objects.all())
+
+    @admin.display(description="Notifier (masked)")
+    def notifier(self, report):
+        # Personal data of someone who is not the constituent: masked, never in full.
+        if not report.notifier_name:
+            return "—"
+        return (
+            f"{mask_personal(report.notifier_name)} ({report.notifier_relationship}); "
+            f"contact {mask_personal(report.notifier_contact) or 'none given'}"
+        )
+
+
+class NoticeInline(ReadOnlyInline):
+    model = LifeEventNotice
+    fields = ["tenant", "told_at", "due_on", "answered_at", "reminded_at", "overdue"]
+    readonly_fields = ["overdue"]
+
+    def get_queryset(self, request):
+        with all_tenants():
+            return _own_agencies(request, LifeEventNotice.objects.all())
+
+    @admin.display(boolean=True, description="Overdue")
+    def overdue(self, notice):
+        return notice.is_overdue(timezone.localdate())
+
+
+class ResponseInline(ReadOnlyInline):
+    model = LifeEventResponse
+    fields = ["tenant", "outcome", "text", "automatic", "answered_by", "created_at"]
+
+    def get_queryset(self, request):
+        with all_tenants():
+            return _own_agencies(request, LifeEventResponse.objects.all())
+
+
+class OfferInline(ReadOnlyInline):
+    model = LifeEventOffer
+    fields = ["tenant", "proactive_service", "agency_was_registered", "created_at"]
+
+    def get_queryset(self, request):
+        with all_tenants():
+            return _own_agencies(request, LifeEventOffer.objects.all())
 
 
 @admin.register(LifeEvent)
@@ -208,7 +273,7 @@ class LifeEventAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "constituent", "occurred_on", "created_at"]
     list_filter = ["kind"]
     search_fields = ["id", "constituent__id"]
-    inlines = [ReportInline]
+    inlines = [ReportInline, NoticeInline, ResponseInline, OfferInline]
     readonly_fields = [
         "id",
         "constituent",
@@ -240,6 +305,142 @@ class LifeEventAdmin(RegistryVisibilityMixin, admin.ModelAdmin):
         if not rows:
             return "no webhook deliveries (yet)"
         return format_html_join("", "<div>{} → {}: {} after {} attempt(s)</div>", rows)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "answer"
+    parameter_name = "answer"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", "Overdue"),
+            ("waiting", "Waiting, within the service level"),
+            ("answered", "Answered"),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "overdue":
+            return queryset.filter(answered_at__isnull=True, due_on__lt=today)
+        if self.value() == "waiting":
+            return queryset.filter(answered_at__isnull=True, due_on__gte=today)
+        if self.value() == "answered":
+            return queryset.filter(answered_at__isnull=False)
+        return queryset
+
+
+@admin.register(LifeEventNotice)
+class LifeEventNoticeAdmin(TenantScopedAdmin):
+    """The operator's view of who was told and who has not answered in time."""
+
+    view_roles = REGISTRY_ROLES
+    change_roles = ()
+    list_display = [
+        "life_event",
+        "tenant",
+        "told_at",
+        "due_on",
+        "answered_at",
+        "reminded_at",
+        "overdue",
+    ]
+    list_filter = [OverdueFilter, "tenant"]
+    search_fields = ["life_event__id"]
+    list_select_related = ["tenant", "life_event"]
+
+    @admin.display(boolean=True, description="Overdue")
+    def overdue(self, notice):
+        return notice.is_overdue(timezone.localdate())
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LifeEventDiscrepancy)
+class LifeEventDiscrepancyAdmin(admin.ModelAdmin):
+    """A second report that disagreed: hub operators decide which facts are right."""
+
+    list_display = ["id", "life_event", "reported_by", "conflicting", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "life_event__id"]
+    readonly_fields = [
+        "id",
+        "life_event",
+        "reported_by",
+        "agency_reference",
+        "reported_on",
+        "reported_details",
+        "conflicts",
+        "status",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+        "resolution_note",
+    ]
+    actions = ["keep_recorded", "accept_reported"]
+
+    @admin.display(description="Disagrees on")
+    def conflicting(self, discrepancy):
+        return ", ".join(
+            f"{c['field']}: {c['recorded']} → {c['reported']}" for c in discrepancy.conflicts
+        )
+
+    def _resolve(self, request, queryset, *, accept_reported: bool) -> None:
+        resolved = 0
+        for discrepancy in queryset.order_by("created_at"):
+            try:
+                services.resolve_discrepancy(
+                    discrepancy=discrepancy,
+                    accept_reported=accept_reported,
+                    resolved_by=f"staff:{request.user.get_username()}",
+                    note="resolved in the admin",
+                )
+                resolved += 1
+            except HubError as exc:
+                self.message_user(request, f"{discrepancy.pk}: {exc.message}", messages.WARNING)
+        if resolved:
+            self.message_user(request, f"{resolved} discrepancy(ies) resolved", messages.SUCCESS)
+
+    @admin.action(description="Keep the recorded facts (the second report was wrong)")
+    def keep_recorded(self, request, queryset):
+        self._resolve(request, queryset, accept_reported=False)
+
+    @admin.action(description="Correct the record to the second report (agencies are told)")
+    def accept_reported(self, request, queryset):
+        self._resolve(request, queryset, accept_reported=True)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser  # actions only: every field is read-only
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProactiveService)
+class ProactiveServiceAdmin(TenantScopedAdmin):
+    view_roles = REGISTRY_ROLES
+    change_roles = ()
+    list_display = ["service", "tenant", "kinds", "link", "active", "created_at"]
+    list_filter = ["active", "tenant"]
+
+    @admin.display(description="Life events")
+    def kinds(self, declaration):
+        return ", ".join(declaration.life_event_kinds)
+
+    def has_add_permission(self, request):
+        return False  # declared through the API, which checks the service is proactive
 
 
 @admin.register(FieldAuthority)

@@ -6,5 +6,6 @@ class RegistrationConfig(AppConfig):
     verbose_name = "Constituent registry"
 
     def ready(self) -> None:
-        # The event types, and the registry's sections of the subject-access export.
-        from registration import events, subject_access  # noqa: F401
+        # The event types, the beat task, and the registry's sections of the
+        # subject-access export.
+        from registration import events, subject_access, tasks  # noqa: F401

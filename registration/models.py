@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from hub.crypto import EncryptedTextField
+from registration.rules.life_events import KINDS, Reporter
 from tenants.ids import PrefixedId
 from tenants.models import Language
 from tenants.scoping import TenantOwnedModel
@@ -200,11 +201,14 @@ class ConstituentVersion(models.Model):
 
 
 class LifeEvent(models.Model):
-    class Kind(models.TextChoices):
-        DEATH = "death"
-        ADDRESS_CHANGE = "address_change"
-        NAME_CHANGE = "name_change"
-        BUSINESS_CEASED = "business_ceased"
+    """A life moment of a constituent, recorded once however many agencies report it.
+
+    What each kind carries and implies is declared in registration/rules/life_events.py;
+    the choices here follow that table."""
+
+    Kind = models.TextChoices(
+        "Kind", [(code.upper(), (code, kind.label)) for code, kind in KINDS.items()]
+    )
 
     id = models.CharField(
         primary_key=True, max_length=40, default=PrefixedId("lev"), editable=False
@@ -217,6 +221,14 @@ class LifeEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     dedupe_key = models.CharField(
         max_length=64, unique=True, help_text="Same event reported twice → one row"
+    )
+    implied_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="implied_events",
+        help_text="The reported event this one follows from (a marriage's change of name)",
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -237,6 +249,21 @@ class LifeEventReport(TenantOwnedModel):
     agency_reference = models.CharField(max_length=100, blank=True)
     reported_at = models.DateTimeField(default=timezone.now)
     first_report = models.BooleanField(default=False)
+    reporter_role = models.CharField(
+        max_length=20,
+        choices=[(r.value, r.value) for r in Reporter],
+        default=Reporter.AGENCY.value,
+        help_text="The agency itself, or the notifier's role (self, relative, executor)",
+    )
+    # The notifier (the person who told the agency) is personal data: encrypted at rest,
+    # shown masked in the admin, never logged.
+    notifier_name = EncryptedTextField(blank=True, default="")
+    notifier_relationship = EncryptedTextField(blank=True, default="")
+    notifier_contact = EncryptedTextField(blank=True, default="")
+    # The notifier's tell-us-once reference and the SHA-256 of the secret that opens the
+    # status page with it (256 random bits: nothing to brute-force, so no slow hash).
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    secret_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["reported_at"]
@@ -290,3 +317,154 @@ class ConstituentAccess(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant} read {self.constituent_id} ({self.action})"
+
+
+class LifeEventDiscrepancy(models.Model):
+    """A second report of a recorded event that disagrees with it (another date of
+    death): kept, not absorbed, until an operator decides which facts are right."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        KEPT_RECORDED = "kept_recorded"  # the recorded facts stand
+        ACCEPTED_REPORTED = "accepted_reported"  # the record was corrected to the report
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("led"), editable=False
+    )
+    life_event = models.ForeignKey(
+        LifeEvent, on_delete=models.CASCADE, related_name="discrepancies"
+    )
+    reported_by = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+")
+    agency_reference = models.CharField(max_length=100, blank=True)
+    reported_on = models.DateField(help_text="The date the second report gives")
+    reported_details = models.JSONField(default=dict, blank=True)
+    conflicts = models.JSONField(
+        default=list, help_text="[{field, recorded, reported}] where the reports disagree"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolution_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "life event discrepancies"
+
+    def __str__(self) -> str:
+        return f"{self.life_event_id}: {', '.join(c['field'] for c in self.conflicts)}"
+
+
+class LifeEventNotice(TenantOwnedModel):
+    """An agency was told of a life event; it answers by ``due_on``."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("len"), editable=False
+    )
+    life_event = models.ForeignKey(LifeEvent, on_delete=models.CASCADE, related_name="notices")
+    told_at = models.DateTimeField(default=timezone.now)
+    due_on = models.DateField(help_text="The last working day of the agency's service level")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["told_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["life_event", "tenant"], name="one_notice_per_agency")
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_on"],
+                condition=models.Q(answered_at__isnull=True, reminded_at__isnull=True),
+                name="notice_awaiting_answer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} told of {self.life_event_id}"
+
+    def is_overdue(self, today) -> bool:
+        return self.answered_at is None and self.due_on < today
+
+
+class LifeEventResponse(TenantOwnedModel):
+    """What an agency did about a life event it was told of (the latest answer counts)."""
+
+    class Outcome(models.TextChoices):
+        ACTIONED = "actioned"
+        NO_ACTION_NEEDED = "no_action_needed"
+        NEEDS_CONTACT = "needs_contact"  # the agency needs to hear from the notifier
+        NOT_OURS = "not_ours"  # the agency does not serve this person for this
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("lrs"), editable=False
+    )
+    life_event = models.ForeignKey(LifeEvent, on_delete=models.CASCADE, related_name="responses")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    text = models.CharField(max_length=300, blank=True)
+    automatic = models.BooleanField(
+        default=False, help_text="Answered by the hub's own reaction (collections stopping)"
+    )
+    answered_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.outcome} on {self.life_event_id}"
+
+
+class ProactiveService(TenantOwnedModel):
+    """An agency's declaration: this service of ours answers these life events."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("prs"), editable=False
+    )
+    service = models.ForeignKey(
+        "tenants.Service", on_delete=models.PROTECT, related_name="proactive_declarations"
+    )
+    life_event_kinds = models.JSONField(help_text="The life-event kinds the service answers")
+    subject_kinds = models.JSONField(
+        default=list, blank=True, help_text="person and/or organisation; empty: both"
+    )
+    eligibility_hint = models.CharField(max_length=500)
+    link = models.URLField(max_length=500)
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service} on {', '.join(self.life_event_kinds)}"
+
+
+class LifeEventOffer(TenantOwnedModel):
+    """A proactive service offered to the person of a life event (tenant: the offering
+    agency)."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=PrefixedId("ofr"), editable=False
+    )
+    life_event = models.ForeignKey(LifeEvent, on_delete=models.CASCADE, related_name="offers")
+    proactive_service = models.ForeignKey(
+        ProactiveService, on_delete=models.PROTECT, related_name="offers"
+    )
+    agency_was_registered = models.BooleanField(
+        help_text="The offering agency already held the person when the offer was made"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["life_event", "proactive_service"], name="one_offer_per_service_and_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proactive_service} for {self.life_event_id}"

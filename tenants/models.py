@@ -41,6 +41,11 @@ class Tenant(models.Model):
     )
     contact_email = models.EmailField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
+    life_event_answer_days = models.PositiveSmallIntegerField(
+        default=10,
+        help_text="Working days the agency has to answer a life event it is told of; "
+        "after that it is overdue and reminded",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

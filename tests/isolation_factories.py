@@ -92,6 +92,24 @@ def make_life_event(tenant):
     ).life_event
 
 
+@factory("registration.ProactiveService")
+def make_proactive_service(tenant):
+    from registration import services as registration_services
+
+    return registration_services.declare_proactive_service(
+        tenant=tenant,
+        service=services.create_service(
+            tenant=tenant,
+            code=f"pro-{os.urandom(3).hex()}",
+            name="Isolation probe",
+            interaction_kind="proactive",
+        ),
+        life_event_kinds=["death"],
+        eligibility_hint="Probe",
+        link="https://example.org/probe",
+    )
+
+
 def _sandbox_payment(tenant):
     from payments.services import create_payment
 

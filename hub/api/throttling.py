@@ -97,14 +97,13 @@ def _count_in_redis(store: RedisCache, counter: str, timeout: int) -> int:
     return pipe.execute()[1]
 
 
-def count_in_window(key: str, duration: int) -> tuple[int, float, float]:
-    """Count one request against ``key``'s fixed window of ``duration`` seconds.
+def count_in_window(key: str, duration: int, *, now: float | None = None) -> tuple[int, float]:
+    """Count one more hit on ``key`` in the current fixed window of ``duration`` seconds:
+    (the window's count including this hit, seconds until the window ends).
 
-    Returns the window's count after this request, when the window ends and now (both
-    epoch seconds). The shared cache counts for the whole hub; while it is unreachable,
-    this process counts alone. Public pages (payment links) are limited with it too.
-    """
-    now = time.time()
+    The shared cache when it answers, this process's memory when it does not (see the
+    module's docstring). Pages outside the API (the notifier's status page) use it too."""
+    now = time.time() if now is None else now
     window = int(now // duration)
     counter = f"{key}:{window}"
     timeout = duration + 1
@@ -117,7 +116,7 @@ def count_in_window(key: str, duration: int) -> tuple[int, float, float]:
             shared_cache.failed(monotonic, exc)
     if count is None:
         count = _count(shared_cache.local, counter, timeout)
-    return count, (window + 1) * duration, now
+    return count, max((window + 1) * duration - now, 0.0)
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -136,7 +135,9 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        count, self.window_ends_at, self.now = count_in_window(key, self.duration)
+        self.now = time.time()
+        count, remaining = count_in_window(key, self.duration, now=self.now)
+        self.window_ends_at = self.now + remaining
         return count <= self.num_requests
 
     def wait(self):

@@ -49,8 +49,8 @@ def _allowed(request, link: PaymentLink) -> bool:
     per_link, link_period = _rate(settings.HUB_PAYMENT_LINK_RATE_PER_LINK)
     per_client, client_period = _rate(settings.HUB_PAYMENT_LINK_RATE_PER_CLIENT)
     client = request.META.get("REMOTE_ADDR") or "unknown"
-    link_count, _ends, _now = count_in_window(f"payment-link:{link.pk}", link_period)
-    client_count, _ends, _now = count_in_window(f"payment-link-client:{client}", client_period)
+    link_count, _remaining = count_in_window(f"payment-link:{link.pk}", link_period)
+    client_count, _remaining = count_in_window(f"payment-link-client:{client}", client_period)
     return link_count <= per_link and client_count <= per_client
 
 

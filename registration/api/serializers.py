@@ -1,9 +1,19 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hub.api.serializers import StrictSerializer
 from registration import selectors
-from registration.models import Constituent, ConstituentAccess, LifeEvent, Registration
+from registration.models import (
+    Constituent,
+    ConstituentAccess,
+    LifeEvent,
+    LifeEventOffer,
+    LifeEventResponse,
+    ProactiveService,
+    Registration,
+)
 from registration.rules import identifiers
+from registration.rules import life_events as life_event_rules
 from tenants.models import Language
 from tenants.scope import all_tenants, require_tenant
 
@@ -176,25 +186,54 @@ class VersionSerializer(serializers.Serializer):
         )
 
 
+class NotifierSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=300, help_text="The notifier's full name")
+    relationship = serializers.ChoiceField(
+        choices=sorted(life_event_rules.RELATIONSHIPS),
+        help_text="How the notifier relates to the person; decides who may report what",
+    )
+    contact = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text="How agencies can reach the notifier (phone, email, address)",
+    )
+
+
 class LifeEventInputSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=LifeEvent.Kind.choices)
     occurred_on = serializers.DateField()
-    details = serializers.DictField(required=False, default=dict)
+    details = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The kind's facts (see the API guide, 'Tell us once'); validated per kind",
+    )
     agency_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    notifier = NotifierSerializer(
+        required=False,
+        help_text="Who told your agency, when not your agency's own knowledge: they get a "
+        "tell-us-once reference and a secret for the status page",
+    )
 
-    def validate(self, data):
-        address = data.get("details", {}).get("address")
-        if data["kind"] == LifeEvent.Kind.ADDRESS_CHANGE and address is not None:
-            nested = AddressSerializer(data=address)
-            if not nested.is_valid():
-                raise serializers.ValidationError({"details": {"address": nested.errors}})
-            data["details"] = {**data["details"], "address": nested.validated_data}
-        return data
+
+class AgencyToldSerializer(serializers.Serializer):
+    agency = serializers.CharField()
+    agency_name = serializers.CharField()
+    told_at = serializers.DateTimeField()
+    answer_due_on = serializers.DateField(source="due_on")
+    answered_at = serializers.DateTimeField(allow_null=True)
+    reminded_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField(allow_null=True, help_text="The latest answer's outcome")
+    text = serializers.CharField()
+    automatic = serializers.BooleanField(help_text="Answered by the hub's own reaction")
+    overdue = serializers.BooleanField()
 
 
 class LifeEventSerializer(serializers.ModelSerializer):
     constituent = serializers.CharField(source="constituent_id")
+    implied_by = serializers.CharField(source="implied_by_id", allow_null=True)
     reported_by = serializers.SerializerMethodField()
+    agencies_told = serializers.SerializerMethodField()
 
     class Meta:
         model = LifeEvent
@@ -204,7 +243,9 @@ class LifeEventSerializer(serializers.ModelSerializer):
             "kind",
             "occurred_on",
             "details",
+            "implied_by",
             "reported_by",
+            "agencies_told",
             "created_at",
         ]
 
@@ -220,8 +261,119 @@ class LifeEventSerializer(serializers.ModelSerializer):
             )
         return data
 
+    def _tenant(self):
+        return self.context.get("tenant")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_reported_by(self, life_event) -> list[str]:
-        # Which agencies reported a life event is part of the shared registry; only their
-        # slugs are shown, nothing of the other agencies' reports.
-        with all_tenants():
-            return [r.tenant.slug for r in life_event.reports.select_related("tenant")]
+        # Your own agency, if it reported the event; never the others: which agencies
+        # reported a person's death tells one agency who else holds the person.
+        tenant = self._tenant()
+        if tenant is None:
+            return []
+        with all_tenants():  # the query names the caller's own agency
+            mine = life_event.reports.filter(tenant=tenant).exists()
+        return [tenant.slug] if mine else []
+
+    @extend_schema_field(AgencyToldSerializer(many=True))
+    def get_agencies_told(self, life_event):
+        # Your own notice; every agency's when your agency took the notifier's report
+        # (the front desk answers the notifier, whose status page shows the same).
+        tenant = self._tenant()
+        if tenant is None:
+            return []
+        if life_event.implied_by_id is not None:
+            return []  # agencies answer the reported event, not what it implies
+        everyone = selectors.took_notifier_report(tenant, life_event)
+        journey = selectors.life_event_journey(life_event, tenant=None if everyone else tenant)
+        return AgencyToldSerializer(journey, many=True).data
+
+
+class TellUsOnceSerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text="Give it to the notifier: TUO-XXXX-XXXX")
+    secret = serializers.CharField(help_text="Shown once; the hub keeps only a hash of it")
+    status_page = serializers.CharField(help_text="Where the notifier follows the journey")
+
+
+class ReportedLifeEventSerializer(LifeEventSerializer):
+    tell_us_once = serializers.SerializerMethodField()
+
+    class Meta(LifeEventSerializer.Meta):
+        fields = [*LifeEventSerializer.Meta.fields, "tell_us_once"]
+
+    @extend_schema_field(TellUsOnceSerializer(allow_null=True))
+    def get_tell_us_once(self, life_event):
+        return self.context.get("tell_us_once")
+
+
+class LifeEventResponseInputSerializer(StrictSerializer):
+    outcome = serializers.ChoiceField(choices=LifeEventResponse.Outcome.choices)
+    text = serializers.CharField(
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text='What your agency did, e.g. "state pension stopped from 3 May"',
+    )
+
+
+class LifeEventResponseSerializer(serializers.ModelSerializer):
+    life_event = serializers.CharField(source="life_event_id")
+
+    class Meta:
+        model = LifeEventResponse
+        fields = ["id", "life_event", "outcome", "text", "automatic", "created_at"]
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    agency_name = serializers.CharField(source="tenant.name")
+    service = serializers.CharField(source="proactive_service.service.code")
+    service_name = serializers.CharField(source="proactive_service.service.name")
+    eligibility_hint = serializers.CharField(source="proactive_service.eligibility_hint")
+    link = serializers.CharField(source="proactive_service.link")
+
+    class Meta:
+        model = LifeEventOffer
+        fields = [
+            "id",
+            "agency_name",
+            "service",
+            "service_name",
+            "eligibility_hint",
+            "link",
+            "created_at",
+        ]
+
+
+class ProactiveServiceInputSerializer(StrictSerializer):
+    service = serializers.CharField(help_text="svc_… of one of your proactive services")
+    life_event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=LifeEvent.Kind.choices), min_length=1
+    )
+    subject_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=Constituent.Kind.choices),
+        required=False,
+        default=list,
+    )
+    eligibility_hint = serializers.CharField(max_length=500)
+    link = serializers.URLField(max_length=500)
+    min_age = serializers.IntegerField(min_value=0, max_value=150, required=False)
+    max_age = serializers.IntegerField(min_value=0, max_value=150, required=False)
+
+
+class ProactiveServiceSerializer(serializers.ModelSerializer):
+    service = serializers.CharField(source="service_id")
+
+    class Meta:
+        model = ProactiveService
+        fields = [
+            "id",
+            "service",
+            "life_event_kinds",
+            "subject_kinds",
+            "eligibility_hint",
+            "link",
+            "min_age",
+            "max_age",
+            "active",
+            "created_at",
+        ]

@@ -4,6 +4,7 @@ from registration.api.views import (
     ConstituentAccessViewSet,
     ConstituentViewSet,
     LifeEventViewSet,
+    ProactiveServiceViewSet,
     RegistrationViewSet,
 )
 
@@ -16,4 +17,5 @@ router.register(
 router.register("constituents", ConstituentViewSet, basename="constituent")
 router.register("registrations", RegistrationViewSet, basename="registration")
 router.register("life-events", LifeEventViewSet, basename="life-event")
+router.register("proactive-services", ProactiveServiceViewSet, basename="proactive-service")
 urlpatterns = router.urls

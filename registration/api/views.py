@@ -1,6 +1,8 @@
 import django_filters
+from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -10,8 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from hub.api.errors import error_response
 from hub.api.filters import CreatedRangeFilterSet
-from hub.api.views import HubReadOnlyViewSet, HubViewSet
+from hub.api.views import HubReadCreateViewSet, HubReadOnlyViewSet, HubViewSet, carrying_secret
 from hub.errors import InvalidRequest
 from registration import selectors, services
 from registration.api.serializers import (
@@ -21,12 +24,26 @@ from registration.api.serializers import (
     ConstituentSerializer,
     ConstituentUpdateSerializer,
     LifeEventInputSerializer,
+    LifeEventResponseInputSerializer,
+    LifeEventResponseSerializer,
     LifeEventSerializer,
+    OfferSerializer,
+    ProactiveServiceInputSerializer,
+    ProactiveServiceSerializer,
     RegistrationSerializer,
+    ReportedLifeEventSerializer,
     VersionSerializer,
 )
-from registration.models import Constituent, ConstituentAccess, LifeEvent, Registration
+from registration.models import (
+    Constituent,
+    ConstituentAccess,
+    LifeEvent,
+    LifeEventResponse,
+    ProactiveService,
+    Registration,
+)
 from registration.rules import identifiers
+from tenants.models import Service
 from tenants.scope import require_tenant
 
 
@@ -231,26 +248,76 @@ class ConstituentViewSet(HubReadOnlyViewSet):
     @extend_schema(
         methods=["post"],
         summary="Report a life event; every registered agency is told",
+        description="201 when the event is new, 200 when it was known (your report is "
+        "kept). A report that disagrees with the recorded event (another date of death) "
+        "answers 409 `conflicting_report` and is kept as a discrepancy for an operator. "
+        "With a `notifier`, the answer carries `tell_us_once` (reference and secret, "
+        "shown once).",
         request=LifeEventInputSerializer,
-        responses={200: LifeEventSerializer, 201: LifeEventSerializer},
+        responses={
+            200: ReportedLifeEventSerializer,
+            201: ReportedLifeEventSerializer,
+            409: OpenApiResponse(description="conflicting_report: a discrepancy was recorded"),
+        },
     )
     @action(detail=True, methods=["get", "post"], url_path="life-events")
     def life_events(self, request, pk=None):
         constituent = self.get_object()
+        tenant = require_tenant()
         if request.method == "GET":
-            data = LifeEventSerializer(constituent.life_events.all(), many=True).data
+            data = LifeEventSerializer(
+                constituent.life_events.all(), many=True, context={"tenant": tenant}
+            ).data
             self._log_reads([constituent.pk], ConstituentAccess.Action.LIFE_EVENTS)
             return Response(data)
         serializer = LifeEventInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        notifier = data.pop("notifier", None)
         recorded = services.record_life_event(
-            tenant=require_tenant(),
+            tenant=tenant,
             actor=actor_of(request),
             constituent=constituent,
-            **serializer.validated_data,
+            notifier=services.Notifier(**notifier) if notifier else None,
+            **data,
         )
+        if recorded.discrepancy is not None:
+            return discrepancy_response(recorded.discrepancy)
+        context = {"tenant": tenant}
+        if recorded.secret:
+            context["tell_us_once"] = {
+                "reference": recorded.report.reference,
+                "secret": recorded.secret,
+                "status_page": request.build_absolute_uri(reverse("registration-status-page")),
+            }
         code = status.HTTP_201_CREATED if recorded.newly_applied else status.HTTP_200_OK
-        return Response(LifeEventSerializer(recorded.life_event).data, status=code)
+        response = Response(
+            ReportedLifeEventSerializer(recorded.life_event, context=context).data, status=code
+        )
+        return carrying_secret(response) if recorded.secret else response
+
+
+def discrepancy_response(discrepancy) -> Response:
+    """409 in the error shape, each disagreeing fact in ``details``, and the id of the
+    discrepancy an operator resolves."""
+    details = [
+        {
+            "field": conflict["field"],
+            "code": "conflicting_fact",
+            "message": f"Recorded {conflict['recorded']!r}; you reported {conflict['reported']!r}",
+        }
+        for conflict in discrepancy.conflicts
+    ]
+    response = error_response(
+        status_code=status.HTTP_409_CONFLICT,
+        code="conflicting_report",
+        message="This event is already recorded with other facts; your report is kept as "
+        f"discrepancy {discrepancy.pk} and an operator will resolve it",
+        field=details[0]["field"],
+    )
+    response.data["error"]["details"] = details
+    response.data["error"]["discrepancy"] = discrepancy.pk
+    return response
 
 
 @extend_schema_view(
@@ -315,6 +382,16 @@ class RegistrationViewSet(HubReadOnlyViewSet):
         return Response(RegistrationSerializer(registration).data)
 
 
+@extend_schema_view(
+    list=extend_schema(summary="Life events of constituents your agency is registered with"),
+    retrieve=extend_schema(
+        summary="A life event: its facts, and the agencies told and what they did",
+        description="`agencies_told` is your own agency's notice and answer; when your "
+        "agency took the notifier's report it lists every agency told (the notifier's "
+        "status page shows the same). `reported_by` names your agency only if it "
+        "reported the event: never another agency.",
+    ),
+)
 class LifeEventViewSet(HubReadOnlyViewSet):
     """Life events of constituents your agency is registered with."""
 
@@ -330,8 +407,95 @@ class LifeEventViewSet(HubReadOnlyViewSet):
             constituent__in=selectors.visible_constituents(require_tenant()).values("pk")
         )
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["tenant"] = require_tenant()
+        return context
+
     def get_object(self):
         obj = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
         if obj is None:
             raise NotFound("No such object")
         return obj
+
+    @extend_schema(
+        methods=["get"],
+        summary="Your agency's answers to a life event",
+        responses=LifeEventResponseSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Answer a life event your agency was told of",
+        description="Only an agency that was told may answer (403 `not_told` otherwise); "
+        "answer again when the outcome changes: the latest answer counts.",
+        request=LifeEventResponseInputSerializer,
+        responses={201: LifeEventResponseSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def responses(self, request, pk=None):
+        life_event = self.get_object()
+        tenant = require_tenant()
+        if request.method == "GET":
+            own = LifeEventResponse.objects.filter(life_event=life_event, tenant=tenant)
+            return Response(LifeEventResponseSerializer(own, many=True).data)
+        serializer = LifeEventResponseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = services.record_life_event_response(
+            tenant=tenant,
+            actor=actor_of(request),
+            life_event=life_event,
+            outcome=serializer.validated_data["outcome"],
+            text=serializer.validated_data.get("text", ""),
+        )
+        return Response(LifeEventResponseSerializer(answer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Proactive services offered to the person at this life event",
+        responses=OfferSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def offers(self, request, pk=None):
+        offers = selectors.life_event_offers(self.get_object())
+        return Response(OfferSerializer(offers, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your agency's proactive services and the life events they answer"),
+    retrieve=extend_schema(summary="One proactive-service declaration"),
+)
+class ProactiveServiceViewSet(HubReadCreateViewSet):
+    model = ProactiveService
+    serializer_class = ProactiveServiceSerializer
+    read_scope = "registration:read"
+    write_scope = "services:write"
+
+    @extend_schema(
+        summary="Declare that a proactive service answers life events",
+        request=ProactiveServiceInputSerializer,
+        responses={201: ProactiveServiceSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = ProactiveServiceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        tenant = require_tenant()
+        service = Service.objects.filter(pk=data.pop("service"), tenant=tenant).first()
+        if service is None:
+            raise InvalidRequest(
+                "No such service of your agency", code="does_not_exist", field="service"
+            )
+        declaration = services.declare_proactive_service(tenant=tenant, service=service, **data)
+        return Response(
+            ProactiveServiceSerializer(declaration).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        summary="Withdraw a declaration (offers already made stay on record)",
+        request=None,
+        responses=ProactiveServiceSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        declaration = services.withdraw_proactive_service(declaration=self.get_object())
+        return Response(ProactiveServiceSerializer(declaration).data)

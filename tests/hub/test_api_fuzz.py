@@ -129,6 +129,8 @@ SEMANTIC_REFUSALS = {
     "nul_character",  # no text may hold U+0000 (docs/api-guide.md, Errors)
     "invalid_unicode",  # nor a lone surrogate
     "blank",  # text is trimmed: whitespace only is blank, though "minLength: 1" allows it
+    "service_not_proactive",  # the named service exists but is not of kind "proactive"
+    "invalid_range",  # cross-field: a proactive service's min_age above its max_age
 }
 
 

@@ -39,6 +39,9 @@ EXPECTED = {
     "constituents": REGISTRATION,
     "registrations": REGISTRATION,
     "life-events": REGISTRATION,
+    # Declaring what a service offers is the agency's catalogue (services:write); what
+    # it declared is read like the registry it is offered through.
+    "proactive-services": ("registration:read", "services:write"),
     "payments": PAYMENTS,
     "refunds": PAYMENTS,
     "disputes": PAYMENTS,

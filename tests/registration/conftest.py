@@ -1,6 +1,7 @@
 import pytest
 
 from registration.models import FieldAccess
+from tests.hub.conftest import receivers  # noqa: F401  (webhook receivers, shared)
 from tests.support.identifiers import random_bsn
 
 ADDRESS = {"line1": "Stationsplein 1", "postcode": "1012 AB", "city": "Amsterdam", "country": "NL"}

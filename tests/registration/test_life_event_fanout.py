@@ -42,7 +42,7 @@ def test_death_reported_by_one_of_five_reaches_all_five_and_nobody_else(agencies
     response = reporter.post(
         f"/api/v1/constituents/{con}/life-events", {"kind": "death", "occurred_on": "2025-03-14"}
     )
-    assert response.status_code == 201
+    assert response.status_code == 201, response.content
     deliver_everything()
 
     for tenant, _, receiver in registered:
@@ -53,7 +53,11 @@ def test_death_reported_by_one_of_five_reaches_all_five_and_nobody_else(agencies
         assert life_event["tenant"] == tenant.slug
         assert life_event["data"]["constituent"] == con
         assert life_event["data"]["kind"] == "death"
-        assert life_event["data"]["reported_by"] == registered[2][0].slug
+        # Whether this agency reported it, never who did: that would tell each agency
+        # which other agency holds the person.
+        assert life_event["data"]["reported_by_you"] == (tenant == registered[2][0])
+        assert "reported_by" not in life_event["data"]
+        assert life_event["data"]["answer_by"]
     for tenant, _, receiver in strangers:
         assert receiver.received == [], f"{tenant.slug} is not registered but heard of it"
 

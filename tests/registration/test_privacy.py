@@ -199,3 +199,11 @@ def test_new_agencies_start_with_the_default_and_the_setting_widens_it(api, bsn,
     assert "address" not in api.get(f"/api/v1/constituents/{con}").json()
     settings.HUB_REGISTRY_DEFAULT_VISIBLE_FIELDS = ["address"]
     assert api.get(f"/api/v1/constituents/{con}").json()["address"] == ADDRESS
+
+
+def test_a_life_event_fact_that_is_the_persons_address_needs_the_address_grant():
+    from registration import selectors
+
+    facts = {"how": "divorce", "new_address": {"city": "Utrecht"}}
+    assert selectors.without_unauthorised_fields(facts, frozenset()) == {"how": "divorce"}
+    assert selectors.without_unauthorised_fields(facts, frozenset({"address"})) == facts
