@@ -90,7 +90,17 @@ def test_fields_outside_an_agencys_authorisation_are_absent_from_every_answer(ma
         narrow: {"address"},
         bare: set(),
     }
-    always = {"id", "kind", "status", "name", "deceased_on", "ceased_on", "registration"}
+    # The language is for writing to the person: every agency that may write needs it.
+    always = {
+        "id",
+        "kind",
+        "status",
+        "name",
+        "language",
+        "deceased_on",
+        "ceased_on",
+        "registration",
+    }
     for client, optional in expected.items():
         reads = [
             answers[client].json(),
