@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from hub import audit
@@ -25,8 +24,7 @@ from registration.models import (
 )
 from registration.rules import life_events as rules
 from registration.selectors import registered_tenants
-from registration.services.constituents import record_version
-from registration.services.life_events import life_event_payload
+from registration.services.life_events import apply_to_record, life_event_payload
 from tenants.models import Service, Tenant
 from tenants.scope import all_tenants
 
@@ -195,23 +193,14 @@ def _correct(life_event: LifeEvent, discrepancy: LifeEventDiscrepancy, *, actor:
     life_event.details = {**life_event.details, **discrepancy.reported_details}
     life_event.save(update_fields=["occurred_on", "details"])
     constituent = Constituent.objects.select_for_update().get(pk=life_event.constituent_id)
-    changes = rules.record_changes(declared, life_event.occurred_on, life_event.details)
-    constituent.version = F("version") + 1
-    constituent.updated_at = timezone.now()
-    for name, value in changes.items():
-        setattr(constituent, name, value)
-    constituent.save()
-    constituent.refresh_from_db()
-    record_version(
+    apply_to_record(
         constituent,
+        declared,
+        life_event,
         tenant=None,
         actor=actor,
         reason=f"life_event_corrected:{life_event.kind}",
-        changes={
-            "life_event": life_event.pk,
-            "discrepancy": discrepancy.pk,
-            **{k: v.isoformat() if isinstance(v, date) else v for k, v in changes.items()},
-        },
+        noted={"discrepancy": discrepancy.pk},
     )
     publish_many(
         [

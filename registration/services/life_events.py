@@ -202,9 +202,13 @@ def _report(life_event, tenant, agency_reference, role, notifier, first):
     raise Conflict("Could not allocate a tell-us-once reference; send the report again")
 
 
-def _apply_to_record(constituent, declared, life_event, *, tenant, actor, facts=None) -> dict:
-    facts = life_event.details if facts is None else facts
-    changes = rules.record_changes(declared, life_event.occurred_on, facts)
+def apply_to_record(
+    constituent, declared, life_event, *, tenant, actor, reason: str = "", noted: dict | None = None
+) -> dict:
+    """Write what ``life_event`` changes on the person's record (a date of death, a new
+    address) as one new version. ``reason`` and ``noted`` (more keys for the version's
+    changes) say why when it is not the first report: an operator's correction."""
+    changes = rules.record_changes(declared, life_event.occurred_on, life_event.details)
     if declared.status_becomes:
         constituent.status = declared.status_becomes
     constituent.version = F("version") + 1
@@ -217,9 +221,10 @@ def _apply_to_record(constituent, declared, life_event, *, tenant, actor, facts=
         constituent,
         tenant=tenant,
         actor=actor,
-        reason=f"life_event:{declared.code}",
+        reason=reason or f"life_event:{declared.code}",
         changes={
             "life_event": life_event.pk,
+            **(noted or {}),
             **{k: v.isoformat() if isinstance(v, date) else v for k, v in changes.items()},
         },
     )
@@ -227,7 +232,7 @@ def _apply_to_record(constituent, declared, life_event, *, tenant, actor, facts=
 
 
 def _apply(constituent, declared, life_event, *, tenant, actor) -> list[LifeEvent]:
-    _apply_to_record(constituent, declared, life_event, tenant=tenant, actor=actor)
+    apply_to_record(constituent, declared, life_event, tenant=tenant, actor=actor)
     implied = []
     for implied_kind, implied_facts in rules.implied_events(declared, life_event.details):
         implied_declared = rules.KINDS[implied_kind]
@@ -246,7 +251,7 @@ def _apply(constituent, declared, life_event, *, tenant, actor) -> list[LifeEven
             dedupe_key=key,
             implied_by=life_event,
         )
-        _apply_to_record(constituent, implied_declared, event, tenant=tenant, actor=actor)
+        apply_to_record(constituent, implied_declared, event, tenant=tenant, actor=actor)
         implied.append(event)
 
     agencies = registered_tenants(constituent)

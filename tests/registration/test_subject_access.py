@@ -63,7 +63,14 @@ def person(make_tenant):
             constituent=person,
             kind="address_change",
             occurred_on=dt.date(2024, 5, 1),
-            details={"address": {"line1": "Damrak 2", "city": "Amsterdam"}},
+            details={
+                "address": {
+                    "line1": "Damrak 2",
+                    "postcode": "1012 LG",
+                    "city": "Amsterdam",
+                    "country": "NL",
+                }
+            },
         )
     tax.debt(constituent=person, amount=12_50)
     mandate = tax.mandate(person)
