@@ -35,6 +35,28 @@ from tenants.selectors import tenants_for_user
 REGISTRY_ROLES = (Role.CASEWORKER, Role.AGENCY_ADMIN, Role.AUDITOR)
 
 
+class OperatorsOnly:
+    """Admin pages of hub-wide decisions: hub operators (superusers) see and change them;
+    agency staff neither see nor change them."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    # Each permission hook has its own signature (``obj`` for all but add), so each is
+    # its own method: aliasing them to has_module_permission made every page a 500.
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 class IdentifierInline(ReadOnlyInline):
     model = Identifier
     fields = ["scheme", "masked", "created_at"]  # never the value: it is shown masked only
@@ -360,7 +382,7 @@ class LifeEventNoticeAdmin(TenantScopedAdmin):
 
 
 @admin.register(LifeEventDiscrepancy)
-class LifeEventDiscrepancyAdmin(admin.ModelAdmin):
+class LifeEventDiscrepancyAdmin(OperatorsOnly, admin.ModelAdmin):
     """A second report that disagreed: hub operators decide which facts are right."""
 
     list_display = ["id", "life_event", "reported_by", "conflicting", "status", "created_at"]
@@ -412,15 +434,7 @@ class LifeEventDiscrepancyAdmin(admin.ModelAdmin):
     def accept_reported(self, request, queryset):
         self._resolve(request, queryset, accept_reported=True)
 
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser  # actions only: every field is read-only
-
+    # Operators only (OperatorsOnly); changed by the actions alone: every field is read-only.
     def has_add_permission(self, request):
         return False
 
@@ -444,28 +458,11 @@ class ProactiveServiceAdmin(TenantScopedAdmin):
 
 
 @admin.register(FieldAuthority)
-class FieldAuthorityAdmin(admin.ModelAdmin):
+class FieldAuthorityAdmin(OperatorsOnly, admin.ModelAdmin):
     """Which agency is the source of truth for a field is a hub-wide decision: hub
     operators (superusers) make it; agency staff neither see nor change it."""
 
     list_display = ["field", "tenant"]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    # Each permission hook has its own signature (``obj`` for all but add), so each is
-    # its own method: aliasing them to has_module_permission made every page a 500.
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
 
 class FieldAccessForm(forms.ModelForm):
@@ -483,7 +480,7 @@ class FieldAccessForm(forms.ModelForm):
 
 
 @admin.register(FieldAccess)
-class FieldAccessAdmin(admin.ModelAdmin):
+class FieldAccessAdmin(OperatorsOnly, admin.ModelAdmin):
     """Which fields of the shared record each agency may see: the operator's decision, per
     agency, as the BRP's authorisation decree is; agency staff neither see nor change it."""
 
@@ -502,21 +499,6 @@ class FieldAccessAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
 
 def _own_agencies(request, queryset):
