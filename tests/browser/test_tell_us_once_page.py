@@ -1,5 +1,6 @@
 """The notifier's tell-us-once status page in a real Chromium: the journey after a death,
-a wrong secret, and the attempt budget that stops guessing."""
+a wrong secret, and the attempt budget that stops guessing; in Dutch and Welsh with no
+English left but the agencies' own words."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.browser.test_accessibility import serious_violations
 from tests.conftest import client_for
 from tests.registration.conftest import person_body
 from tests.support.identifiers import random_bsn
+from tests.support.untranslated import untranslated
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,7 +85,10 @@ def test_the_notifier_sees_who_was_told_what_they_did_and_the_offers(
     assert "Waiting for an answer" in rows["Vehicle Agency"]
     offer = page.get_by_role("link", name="Bereavement support")
     assert offer.get_attribute("href") == "https://support.example.gov/bereavement"
-    assert "For the partner or children" in page.get_by_role("list").inner_text()
+    assert (
+        "For the partner or children"
+        in page.get_by_role("list", name="Help you may be able to get").inner_text()
+    )
     assert serious_violations(page) == []
 
 
@@ -109,3 +114,79 @@ def test_a_wrong_secret_is_refused_and_guessing_runs_out_of_attempts(
     assert int(answer.value.headers["retry-after"]) > 0
     assert page.get_by_role("heading", level=1).inner_text() == "Too many attempts"
     assert "Death of" not in page.content()
+
+
+def look_up_by_id(page, live_server, reference, secret, query=""):
+    # By id: the labels are in the page's language.
+    page.goto(f"{live_server.url}/tell-us-once/{query}")
+    page.fill("#id_reference", reference)
+    page.fill("#id_secret", secret)
+    page.locator("main form button[type=submit]").last.click()
+
+
+def assert_all_in(page, language):
+    assert page.locator("html").get_attribute("lang") == language
+    assert untranslated(page.inner_text("body"), language) == []
+
+
+def test_in_dutch_for_a_dutch_browser_with_no_english_left(page_in, live_server, reported_death):
+    page = page_in("nl-NL")
+    page.goto(f"{live_server.url}/tell-us-once/")
+    assert_all_in(page, "nl")
+    assert (
+        page.get_by_role("heading", level=1).inner_text()
+        == "Bekijk wat er is gebeurd na uw melding"
+    )
+    # A wrong pair answers in Dutch too.
+    look_up_by_id(page, live_server, reported_death["reference"], "not-the-secret")
+    assert "horen niet bij elkaar" in page.get_by_role("alert").inner_text()
+    assert_all_in(page, "nl")
+
+    look_up_by_id(page, live_server, reported_death["reference"], reported_death["secret"])
+    assert page.get_by_role("heading", level=1).inner_text() == "Overlijden van Jan Jansen"
+    assert_all_in(page, "nl")
+    body = page.inner_text("body")
+    assert "14 maart 2025" in body
+    rows = {
+        row.get_by_role("rowheader").inner_text(): row.inner_text()
+        for row in page.get_by_role("table").get_by_role("row").all()[1:]
+    }
+    assert "Afgehandeld" in rows["Pensions Office"]
+    assert "State pension stopped from 3 May" in rows["Pensions Office"]  # as the agency wrote it
+    assert "Wacht op antwoord" in rows["Vehicle Agency"]
+    assert serious_violations(page) == []
+
+
+def test_switching_to_welsh_on_the_result_keeps_the_secret_out_of_the_address(
+    page, live_server, reported_death
+):
+    look_up(page, live_server, reported_death["reference"], reported_death["secret"])
+    assert page.locator("html").get_attribute("lang") == "en"
+    with page.expect_response(
+        lambda r: (
+            r.url.startswith(f"{live_server.url}/tell-us-once/") and r.request.method == "POST"
+        )
+    ) as answer:
+        page.get_by_role("button", name="Cymraeg").click()
+    assert reported_death["secret"] not in page.url and reported_death["reference"] not in page.url
+    assert reported_death["secret"] in (answer.value.request.post_data or "")
+    assert page.get_by_role("heading", level=1).inner_text() == "Marwolaeth: Jan Jansen"
+    assert_all_in(page, "cy")
+    assert "14 Mawrth 2025" in page.inner_text("body")
+    assert "Wedi'i wneud" in page.get_by_role("table").inner_text()
+    assert serious_violations(page) == []
+
+
+def test_the_lookup_page_in_welsh_by_the_switcher_and_the_budget_page_too(
+    page, live_server, reported_death
+):
+    page.goto(f"{live_server.url}/tell-us-once/")
+    page.get_by_role("link", name="Cymraeg").click()
+    assert "lang=cy" in page.url
+    assert_all_in(page, "cy")
+    for _ in range(settings.HUB_STATUS_PAGE_ATTEMPTS + 1):
+        page.fill("#id_reference", reported_death["reference"])
+        page.fill("#id_secret", "still-guessing")
+        page.get_by_role("button", name="Dangos beth ddigwyddodd").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Gormod o ymdrechion"
+    assert_all_in(page, "cy")
