@@ -705,7 +705,10 @@ def main() -> int:
             if n in figures
         ]
         if ratios:
-            print(f"ratio: {ratios[0]} (aim, issue 14: >= 0.25)" + "".join(f"; {r}" for r in ratios[1:]))
+            print(
+                f"ratio: {ratios[0]} (aim, issue 14: >= 0.25)"
+                + "".join(f"; {r}" for r in ratios[1:])
+            )
     print("server CPU per request (gunicorn worker + its PostgreSQL backend):")
     for name, figure in figures.items():
         print(
