@@ -38,8 +38,10 @@ from payments.events import PAYMENT_SUCCEEDED, REFUND_SUCCEEDED
 SEPA = "sepa_core"
 
 
-def _common(event: Event, language: str) -> dict:
-    settings = notification_settings(event.tenant)
+def _common(event: Event, language: str, settings=None) -> dict:
+    """What every notice says about the agency (``settings``: the agency's notice
+    settings, when the caller has read them already)."""
+    settings = settings or notification_settings(event.tenant)
     return {
         "agency": settings.sender_name or event.tenant.name,
         "footer": settings.footer,
@@ -201,6 +203,7 @@ def dunning_reminder(event: Event) -> None:
     constituent = debt.constituent
     language = _language(event, constituent)
     balance = event.payload["debt"]["balance"]
+    settings = notification_settings(event.tenant)
     send_notice(
         NoticeRequest(
             kind=kind,
@@ -210,14 +213,12 @@ def dunning_reminder(event: Event) -> None:
             constituent=constituent,
             language=language,
             context={
-                **_common(event, language),
+                **_common(event, language, settings),
                 "amount": format_money(balance, debt.currency, language),
                 "description": debt.description,
                 "reference": debt.reference,
                 "since": format_date(debt.arrears_since or debt.due_date, language),
-                "payment_link": payment_link_for(
-                    notification_settings(event.tenant), debt, amount=balance
-                ),
+                "payment_link": payment_link_for(settings, debt, amount=balance),
             },
         )
     )
@@ -235,6 +236,7 @@ def failed_collection(event: Event) -> None:
     attempt = payload.get("attempt") or {}
     collected_on = attempt.get("collection_date") or payload["due_date"]
     retry_on = payload.get("retry_on")
+    settings = notification_settings(event.tenant)
     send_notice(
         NoticeRequest(
             kind=NoticeKind.FAILED_COLLECTION,
@@ -244,7 +246,7 @@ def failed_collection(event: Event) -> None:
             constituent=constituent,
             language=language,
             context={
-                **_common(event, language),
+                **_common(event, language, settings),
                 "amount": format_money(payload["amount"], payload["currency"], language),
                 "date": format_date(collected_on, language),
                 "retry_date": format_date(retry_on, language) if retry_on else "",
@@ -255,9 +257,7 @@ def failed_collection(event: Event) -> None:
                 # A debit that will be retried needs no payment: the notice says when.
                 "payment_link": None
                 if retry_on
-                else payment_link_for(
-                    notification_settings(event.tenant), debt, amount=payload["amount"]
-                ),
+                else payment_link_for(settings, debt, amount=payload["amount"]),
             },
         )
     )
