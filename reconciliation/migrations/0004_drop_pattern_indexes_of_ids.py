@@ -1,0 +1,59 @@
+"""Drop the ``varchar_pattern_ops`` copies of the id indexes of the tables an import and
+a run write row by row (issue 14).
+
+Django's PostgreSQL backend gives every indexed or unique ``CharField`` a second index
+(``…_like``) so that ``LIKE 'prefix%'`` can use it. Nothing reads these ids by prefix
+(they are looked up and joined by equality; the admin's search is ``icontains``, which
+no B-tree serves), yet every statement line, detail, match, match link and report row
+paid for one to three such indexes on insert: 18 of the 43 index insertions per entry.
+The equality indexes, primary keys and unique constraints are untouched.
+
+PostgreSQL only; the reverse recreates them exactly as Django made them. Django drops
+a ``_like`` index with ``DROP INDEX IF EXISTS`` when a field changes, so later
+migrations of these fields are unaffected.
+"""
+
+from django.db import migrations
+
+TABLES = (
+    "StatementLine",
+    "StatementLineDetail",
+    "Match",
+    "MatchLine",
+    "MatchItem",
+    "RunItem",
+)
+
+
+def _indexed_fields(apps):
+    for name in TABLES:
+        model = apps.get_model("reconciliation", name)
+        for field in model._meta.local_fields:
+            if field.db_index or field.unique:
+                yield model, field
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    for model, field in _indexed_fields(apps):
+        name = schema_editor._create_index_name(model._meta.db_table, [field.column], "_like")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
+
+
+def recreate(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for model, field in _indexed_fields(apps):
+        statement = schema_editor._create_like_index_sql(model, field)
+        if statement is not None:
+            schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("reconciliation", "0003_run_heartbeat_and_abandoned"),
+    ]
+
+    operations = [migrations.RunPython(drop, recreate)]
