@@ -69,6 +69,19 @@ class Totals:
             totals.expected += item.amount
             totals.daily[item.date][0] += item.amount
 
+    def add_payments_summed(
+        self, *, channel: str, currency: str, day: date, gross: int, fee: int
+    ) -> None:
+        """``add_item`` for payments of one channel, currency and day summed already
+        (``gross`` and ``fee`` are the sums of their amounts and fees)."""
+        totals = self.by_currency[currency]
+        totals.gross += gross
+        totals.fees += fee
+        if channel == Channel.BANK:
+            # Each bank item's amount is its gross less its fee (payment_item).
+            totals.expected += gross - fee
+            totals.daily[day][0] += gross - fee
+
     def add_received(self, line: StatementLine) -> None:
         totals = self.by_currency[line.currency]
         totals.received += line.amount

@@ -22,6 +22,20 @@ def matched_already(kind: str) -> Exists:
     return Exists(MatchItem.objects.filter(kind=kind, object_id=OuterRef("pk")))
 
 
+def matched_with_a_line_booked(kind: str, start: date, end: date) -> Exists:
+    """Whether the outer row (by ``pk``) is an item of ``kind`` whose match holds a line
+    booked from ``start`` to ``end``: the items a run's report shows with the line that
+    pays them, not on a row of their own."""
+    return Exists(
+        MatchItem.objects.filter(
+            kind=kind,
+            object_id=OuterRef("pk"),
+            match__lines__line__booking_date__gte=start,
+            match__lines__line__booking_date__lte=end,
+        )
+    )
+
+
 def unmatched(queryset: QuerySet, kind: str) -> QuerySet:
     return queryset.exclude(matched_already(kind))
 

@@ -20,15 +20,26 @@ from reconciliation.engine.items import (
     return_item,
 )
 from reconciliation.models import ItemKind
-from reconciliation.selectors.matches import matched_already, unmatched
+from reconciliation.selectors.matches import (
+    matched_already,
+    matched_with_a_line_booked,
+    unmatched,
+)
 from reconciliation.selectors.statements import stripe_payouts
 
 
 def items_dated(
-    start: date, end: date, *, chunk_size: int, only_unmatched: bool = False
+    start: date,
+    end: date,
+    *,
+    chunk_size: int,
+    only_unmatched: bool = False,
+    without_paid_in_period: bool = False,
 ) -> Iterator[list[ExpectedItem]]:
     """Every item dated in [start, end]: collections, returns, refunds and payouts
     (``only_unmatched``: those nothing has matched yet), in chunks of ``chunk_size``.
+    ``without_paid_in_period``: leaving out the successful payments whose match holds a
+    line booked in [start, end] (``paid_in_period_sums`` gives what they add up to).
 
     Each kind is one query read through a server-side cursor (PostgreSQL) as the chunks
     are consumed: one pass over the rows, and memory stays that of one chunk."""
@@ -37,11 +48,15 @@ def items_dated(
         return matched_already(kind) if only_unmatched else None
 
     lower, upper = day_bounds(start, end)
+    collected_excluding = excluding(ItemKind.PAYMENT)
+    if without_paid_in_period:
+        paid = matched_with_a_line_booked(ItemKind.PAYMENT, start, end)
+        collected_excluding = paid if collected_excluding is None else collected_excluding | paid
     for payments in payment_selectors.collected_payments_in_chunks(
         finished_from=lower,
         finished_before=upper,
         chunk_size=chunk_size,
-        excluding=excluding(ItemKind.PAYMENT),
+        excluding=collected_excluding,
     ):
         yield [payment_item(facts) for facts in payments]
     # A returned debit's finished_at is its return: its collection is in the timeline.
@@ -66,6 +81,18 @@ def items_dated(
         payouts = unmatched(payouts, ItemKind.PAYOUT)
     for rows in batched(payouts.iterator(chunk_size=chunk_size), chunk_size):
         yield [payout_item(payout) for payout in rows]
+
+
+def paid_in_period_sums(start: date, end: date) -> list[payment_selectors.CollectedSum]:
+    """What the successful payments dated in [start, end] whose match holds a line
+    booked in [start, end] add up to, by provider, currency and day: the items
+    ``items_dated(without_paid_in_period=True)`` leaves out, summed by the database."""
+    lower, upper = day_bounds(start, end)
+    return payment_selectors.collected_payment_sums(
+        finished_from=lower,
+        finished_before=upper,
+        among=matched_with_a_line_booked(ItemKind.PAYMENT, start, end),
+    )
 
 
 def describe(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:

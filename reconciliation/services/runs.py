@@ -58,7 +58,7 @@ from hub.errors import Conflict, InvalidRequest
 from hub.events.outbox import publish
 from reconciliation.engine import reasons
 from reconciliation.engine.findings import Finding
-from reconciliation.engine.items import ExpectedItem
+from reconciliation.engine.items import ExpectedItem, channel_of
 from reconciliation.engine.matching import Matcher, Tolerance
 from reconciliation.engine.totals import Totals
 from reconciliation.events import RECONCILIATION_COMPLETED
@@ -281,7 +281,21 @@ class _Reconciliation:
             with self._batch():
                 self._settle_and_report_lines(lines)
         self.as_of = reported_up_to(self.end)
-        for items in period_items.items_dated(self.start, self.end, chunk_size=CHUNK):
+        paid_apart = set_matching.enabled()
+        if paid_apart:
+            # The period's payments its lines paid are reported with those lines: all
+            # they add is their money to the totals, summed by the database.
+            for paid in period_items.paid_in_period_sums(self.start, self.end):
+                self.totals.add_payments_summed(
+                    channel=channel_of(paid.provider),
+                    currency=paid.currency,
+                    day=paid.day,
+                    gross=paid.gross,
+                    fee=paid.fee,
+                )
+        for items in period_items.items_dated(
+            self.start, self.end, chunk_size=CHUNK, without_paid_in_period=paid_apart
+        ):
             with self._batch():
                 self._report_items(items, in_period=True)
         overdue_until = max(self.as_of.values(), default=None)
