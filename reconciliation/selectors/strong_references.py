@@ -105,6 +105,21 @@ def strong_matches(
 ) -> Iterator[list[StrongMatch]]:
     """The pairs described above for lines booked from ``start`` to ``end``, in chunks,
     read through a server-side cursor: memory is one chunk's, however long the period."""
+    sql, params = strong_matches_sql(start=start, end=end, tolerance=tolerance)
+    with connection.chunked_cursor() as cursor:
+        with hash_joins_only():
+            # The plan is made here (DECLARE); outside a transaction the result is also
+            # computed here, into the held cursor, and read by the fetches below.
+            cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_size):
+            yield [StrongMatch(*row) for row in rows]
+
+
+def strong_matches_sql(*, start: date, end: date, tolerance: int) -> tuple[str, list]:
+    """The query of ``strong_matches`` and its parameters: rows of ``StrongMatch``'s
+    fields in that order, ordered by the line's booking date and id (the engine's order),
+    for a caller that writes them with ``INSERT … SELECT`` (plan it under
+    ``hash_joins_only``)."""
     tenant = require_tenant()
     # Payments' rows, already scoped to the agency by payments' own manager.
     candidates = payment_selectors.reference_candidates().order_by()
@@ -208,17 +223,11 @@ def strong_matches(
         reserved,
         reserved_batches(start, end),
     ]
-    with connection.chunked_cursor() as cursor:
-        with _hash_joins_only():
-            # The plan is made here (DECLARE); outside a transaction the result is also
-            # computed here, into the held cursor, and read by the fetches below.
-            cursor.execute(sql, params)
-        while rows := cursor.fetchmany(chunk_size):
-            yield [StrongMatch(*row) for row in rows]
+    return sql, params
 
 
 @contextlib.contextmanager
-def _hash_joins_only() -> Iterator[None]:
+def hash_joins_only() -> Iterator[None]:
     """Plan the query with hash and merge joins only.
 
     The planner cannot estimate the CTEs (a JSON array's elements, the groups of

@@ -1,9 +1,10 @@
 """Writing the strong-reference pass decided in the database (selectors.strong_references),
 and the report rows of the lines a run finds matched, written by the database.
 
-The pairs arrive in chunks from a server-side cursor; each chunk's matches, their line
-and item links go in with three COPYs (hub.bulk) in the batch transaction the caller
-gives, exactly the rows MatchWriter writes for a reference match the engine decides.
+The pairs are computed once into a temporary table, each with its match's id made by
+PostgreSQL; each chunk's matches, their line and item links go in with three
+``INSERT … SELECT`` from it in the batch transaction the caller gives, exactly the rows
+MatchWriter writes for a reference match the engine decides.
 What is left unmatched goes through the engine's passes as before.
 
 ``report_matched_lines`` writes, with one ``INSERT … SELECT``, the report rows the run's
@@ -17,15 +18,14 @@ matches, unmatched lines) the run reports line by line as before.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from hub import bulk
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from reconciliation.models import (
@@ -40,10 +40,14 @@ from reconciliation.models import (
     StatementLine,
 )
 from reconciliation.selectors import strong_references
-from tenants.ids import new_id
+from tenants.ids import id_bits_sql, id_sql
 from tenants.models import Tenant
 
 CHUNK = 5000
+# A temporary table of the connection running the pass (see _pairs_table).
+PAIRS_TABLE = "reconciliation_strong_pairs"
+# StrongMatch's fields, in order.
+PAIR_COLUMNS = "line_id, booking_date, line_amount, currency, payment_id, net_amount, provider"
 
 
 def enabled() -> bool:
@@ -62,62 +66,87 @@ def match_strong_references(
     batch: Callable[[], contextlib.AbstractContextManager],
 ) -> int:
     """Match lines booked from ``start`` to ``end`` the database can decide; how many."""
-    written = 0
-    for pairs in strong_references.strong_matches(
-        start=start, end=end, tolerance=tolerance, chunk_size=CHUNK
-    ):
-        with batch():
-            _write(tenant=tenant, run=run, pairs=pairs)
-        written += len(pairs)
-    return written
+    with _pairs_table(start=start, end=end, tolerance=tolerance) as count:
+        for first in range(0, count, CHUNK):
+            with batch():
+                _write(tenant=tenant, run=run, first=first, last=min(first + CHUNK, count))
+    return count
 
 
-def _write(
-    *, tenant: Tenant, run: ReconciliationRun | None, pairs: list[strong_references.StrongMatch]
-) -> None:
+@contextlib.contextmanager
+def _pairs_table(*, start: date, end: date, tolerance: int) -> Iterator[int]:
+    """The pairs of ``strong_references.strong_matches_sql`` in a temporary table of this
+    connection, numbered from 1 in the engine's order, each with the id its match will
+    have (made by PostgreSQL in ``tenants.ids.new_id``'s format); yields how many.
+
+    Computed once, before the first batch, as the held cursor did before: the batches
+    then copy ranges of it into the match tables with ``INSERT … SELECT`` and no pair
+    passes through Python (memory stays flat whatever the period's size)."""
+    sql, params = strong_references.strong_matches_sql(start=start, end=end, tolerance=tolerance)
+    table = connection.ops.quote_name(PAIRS_TABLE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        # Each level is materialised so that gen_random_uuid() is drawn once per pair
+        # and its bits computed once, however often the id expression reads them.
+        create = f"""
+            CREATE TEMPORARY TABLE {table} AS
+            WITH pairs ({PAIR_COLUMNS}) AS MATERIALIZED ({sql}),
+            drawn AS MATERIALIZED (
+                SELECT row_number() OVER (ORDER BY booking_date, line_id) AS n,
+                       gen_random_uuid() AS drawn_uuid, pairs.*
+                FROM pairs
+            ),
+            bits AS MATERIALIZED (
+                SELECT drawn.*, {id_bits_sql("drawn_uuid")} AS drawn_bits FROM drawn
+            )
+            SELECT n, {id_sql("mat", "drawn_bits")} AS match_id, {PAIR_COLUMNS} FROM bits
+        """  # noqa: S608 (Django-generated SQL and constants; values are parameters)
+        try:
+            with strong_references.hash_joins_only():
+                cursor.execute(create, params)
+            cursor.execute(f"CREATE UNIQUE INDEX ON {table} (n)")
+            cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+            yield cursor.fetchone()[0]
+        finally:
+            # After a failed statement inside a transaction the table goes with the
+            # rollback; the DROP would only fail again.
+            with contextlib.suppress(DatabaseError):
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _write(*, tenant: Tenant, run: ReconciliationRun | None, first: int, last: int) -> None:
+    """The matches of pairs ``first`` + 1 to ``last`` of the pairs table, their line and
+    item links (the rows MatchWriter writes for a reference match the engine decides,
+    in the pairs' order), and the bank movements of their payments."""
+    quote = connection.ops.quote_name
+    pairs = quote(PAIRS_TABLE)
+    chunk = f"FROM {pairs} WHERE n > %s AND n <= %s ORDER BY n"
     tenant_id, run_id, now = tenant.pk, run.pk if run else None, timezone.now()
-    ids = [new_id("mat") for _ in pairs]
-    bulk.insert(
-        Match,
-        [
-            {
-                "id": match_id,
-                "tenant_id": tenant_id,
-                "run_id": run_id,
-                "method": Match.Method.REFERENCE,
-                "channel": Channel.BANK,
-                "currency": pair.currency,
-                "reported_amount": pair.line_amount,
-                "expected_amount": pair.net_amount,
-                "note": "",
-                "created_at": now,
-            }
-            for match_id, pair in zip(ids, pairs, strict=True)
-        ],
-    )
-    bulk.insert(
-        MatchLine,
-        [
-            {"tenant_id": tenant_id, "match_id": match_id, "line_id": pair.line_id}
-            for match_id, pair in zip(ids, pairs, strict=True)
-        ],
-    )
-    bulk.insert(
-        MatchItem,
-        [
-            {
-                "tenant_id": tenant_id,
-                "match_id": match_id,
-                "kind": ItemKind.PAYMENT,
-                "object_id": pair.payment_id,
-                "amount": pair.net_amount,
-            }
-            for match_id, pair in zip(ids, pairs, strict=True)
-        ],
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {quote(Match._meta.db_table)} (
+                    tenant_id, id, run_id, method, channel, currency, reported_amount,
+                    expected_amount, note, created_at)
+                SELECT %s, match_id, %s, %s, %s, currency, line_amount, net_amount, '', %s
+                {chunk}""",
+            [tenant_id, run_id, Match.Method.REFERENCE, Channel.BANK, now, first, last],
+        )
+        cursor.execute(
+            f"""INSERT INTO {quote(MatchLine._meta.db_table)} (tenant_id, match_id, line_id)
+                SELECT %s, match_id, line_id {chunk}""",
+            [tenant_id, first, last],
+        )
+        cursor.execute(
+            f"""INSERT INTO {quote(MatchItem._meta.db_table)} (
+                    tenant_id, match_id, kind, object_id, amount)
+                SELECT %s, match_id, %s, payment_id, net_amount {chunk}""",
+            [tenant_id, ItemKind.PAYMENT, first, last],
+        )
+        cursor.execute(f"SELECT {PAIR_COLUMNS} {chunk}", [first, last])
+        rows = cursor.fetchall()
     # As MatchWriter does for every bank match: payments moves money a provider held
     # (a sandbox settlement) to the bank; bank-file direct debits move nothing.
-    for pair in pairs:
+    for pair in (strong_references.StrongMatch(*row) for row in rows):
         payment_services.post_bank_movement(
             tenant=tenant,
             currency=pair.currency,
