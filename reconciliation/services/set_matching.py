@@ -86,20 +86,21 @@ def _pairs_table(*, start: date, end: date, tolerance: int) -> Iterator[int]:
     table = connection.ops.quote_name(PAIRS_TABLE)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        # Each level is materialised so that gen_random_uuid() is drawn once per pair
-        # and its bits computed once, however often the id expression reads them.
+        # Each level is a subquery PostgreSQL does not flatten (a window function,
+        # OFFSET 0), so that gen_random_uuid() is drawn once per pair and its bits taken
+        # once, however often the id expression reads them.
         create = f"""
             CREATE TEMPORARY TABLE {table} AS
-            WITH pairs ({PAIR_COLUMNS}) AS MATERIALIZED ({sql}),
-            drawn AS MATERIALIZED (
-                SELECT row_number() OVER (ORDER BY booking_date, line_id) AS n,
-                       gen_random_uuid() AS drawn_uuid, pairs.*
-                FROM pairs
-            ),
-            bits AS MATERIALIZED (
-                SELECT drawn.*, {id_bits_sql("drawn_uuid")} AS drawn_bits FROM drawn
-            )
-            SELECT n, {id_sql("mat", "drawn_bits")} AS match_id, {PAIR_COLUMNS} FROM bits
+            SELECT n, {id_sql("mat", "drawn_bits")} AS match_id, {PAIR_COLUMNS}
+            FROM (
+                SELECT drawn.*, {id_bits_sql("drawn_uuid")} AS drawn_bits
+                FROM (
+                    SELECT row_number() OVER (ORDER BY booking_date, line_id) AS n,
+                           gen_random_uuid() AS drawn_uuid, pairs.*
+                    FROM ({sql}) AS pairs ({PAIR_COLUMNS})
+                ) drawn
+                OFFSET 0
+            ) bits
         """  # noqa: S608 (Django-generated SQL and constants; values are parameters)
         try:
             with strong_references.hash_joins_only():
