@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.db import connection, models
 
@@ -175,18 +175,45 @@ def _value(row: dict, attname: str, field: models.Field, is_json: bool):
 
 # Past this many new rows, the planner's statistics of a table are refreshed at once.
 STATISTICS_THRESHOLD = 10_000
+# The statistics target refresh_statistics analyses with (PostgreSQL's default is 100).
+STATISTICS_TARGET = 10
 
 
-def refresh_statistics(*tables: type[models.Model], rows_written: int) -> None:
+def refresh_statistics(
+    *tables: type[models.Model],
+    rows_written: int,
+    columns: Mapping[type[models.Model], Sequence[str]] | None = None,
+) -> None:
     """ANALYZE tables that just grew by many rows (PostgreSQL only).
 
     Autovacuum analyses a table some time after it grows; until then the planner thinks
     it is small and joins a tenant index into lookups that the unique or reference index
     answers alone, turning each batch of a large import or run into a scan of everything
     just written. Only reads statistics samples: no table lock that blocks writers.
+
+    ``columns``: for a model, the fields the queries that follow filter, join or group
+    on; only their statistics are computed now (the row count is refreshed all the same,
+    and autovacuum computes the others later). ANALYZE samples the same rows either way;
+    most of its time goes into the statistics of wide free-text and JSON columns.
     """
     if connection.vendor != "postgresql" or rows_written < STATISTICS_THRESHOLD:
         return
-    names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in tables)
+    quote = connection.ops.quote_name
+    names = []
+    for model in tables:
+        name = quote(model._meta.db_table)
+        fields = (columns or {}).get(model)
+        if fields:
+            listed = ", ".join(quote(model._meta.get_field(field).column) for field in fields)
+            name = f"{name} ({listed})"
+        names.append(name)
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {names}")
+        # A sample of 300 x STATISTICS_TARGET rows: enough for what the planner lacked (the
+        # table's size, the agency's share of it, the new days' range), and about a tenth
+        # of the time of the default 30,000 rows on a large table. Autovacuum, due soon
+        # after such growth, analyses with the server's default target again.
+        cursor.execute(f"SET default_statistics_target = {int(STATISTICS_TARGET)}")
+        try:
+            cursor.execute(f"ANALYZE {', '.join(names)}")
+        finally:
+            cursor.execute("RESET default_statistics_target")
