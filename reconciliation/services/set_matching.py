@@ -197,8 +197,10 @@ def report_matched_lines(
         SELECT %s, %s,
                CASE WHEN m.method = %s THEN %s ELSE %s END,
                l.channel, l.currency, l.booking_date, l.id,
-               -- The line's amount on its first item's row, as the Python report does.
-               CASE WHEN row_number() OVER (PARTITION BY l.id ORDER BY i.id) = 1
+               -- The line's amount on its first item's row, as the Python report does
+               -- (ordered as the rows are written, so that one sort serves both).
+               CASE WHEN lag(l.id) OVER (ORDER BY l.booking_date, l.id, i.id)
+                         IS DISTINCT FROM l.id
                     THEN l.amount END,
                i.kind, i.object_id, i.amount,
                left(COALESCE(NULLIF(pl.reference, ''), l."references"->0->>1,
@@ -251,6 +253,11 @@ def report_matched_lines(
     """  # noqa: S608
     stripe = Channel.STRIPE
     with connection.cursor() as cursor:
+        # The rows are sorted once, in memory rather than in temporary files (a sort of
+        # 100,000 rows needs some 30 MB); for this transaction only.
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+        # Compiling the statement (JIT) cost more than it saved.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         cursor.execute(totals_sql, [stripe, stripe, stripe, stripe, tenant.pk, run.pk])
         return [ReportedDay(*row) for row in cursor.fetchall()]
