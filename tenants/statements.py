@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
@@ -51,6 +52,9 @@ from tenants.scope import ALL_TENANTS, ScopeError, ScopeSwitchError, all_tenants
 from tenants.scoping import TenantOwnedModel
 
 _TOKEN = secrets.token_hex(4)
+# PostgreSQL prepared statements for the compiled statements (see _cursor). Off for a
+# transaction-mode connection pooler that cannot carry them (PgBouncer before 1.21).
+PREPARED = getattr(settings, "HUB_PREPARED_STATEMENTS", True)
 
 
 def _cursor(connection):
@@ -69,13 +73,39 @@ def _cursor(connection):
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
+        raw = connection.connection
+        if raw.prepare_threshold is None and PREPARED:
+            # Prepared on first use, per connection: PostgreSQL then skips parsing and
+            # planning them on every call. Only server-binding cursors prepare (Django's
+            # own client-side cursors never do), so this is the compiled statements alone.
+            raw.prepare_threshold = 0
         # The same adapters as Django's own cursors (they belong to the connection),
         # and the same time-zone check as its create_cursor().
-        cursor = ServerBindingCursor(connection.connection)
+        cursor = _preparing_cursor_class(ServerBindingCursor)(raw)
         loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, cursor)
         return connection._prepare_cursor(cursor)
+
+
+_PREPARING_CURSOR = None
+
+
+def _preparing_cursor_class(base):
+    """Django's server-binding cursor, and when psycopg runs a prepared statement it
+    still records the query: psycopg sets the ``_query`` that Django's query log
+    (``last_executed_query``: DEBUG, ``CaptureQueriesContext``) reads only for
+    statements it does not prepare."""
+    global _PREPARING_CURSOR
+    if _PREPARING_CURSOR is None:
+
+        class PreparingCursor(base):
+            def _send_query_prepared(self, name, pgq, **kwargs):
+                self._query = pgq
+                return super()._send_query_prepared(name, pgq, **kwargs)
+
+        _PREPARING_CURSOR = PreparingCursor
+    return _PREPARING_CURSOR
 
 
 class StatementError(RuntimeError):

@@ -8,10 +8,10 @@ Events published in one transaction are handed to the broker together when it
 commits, in chunks (one ``dispatch_events`` task per chunk): a fan-out of a hundred
 events costs a few broker round trips, not a hundred. Ordinary events publish no
 message at all while another transaction's dispatch message is outstanding: that
-message's task dispatches them (coalesced wake-ups, hub/events/wakeup.py). The events of a set-based batch
-(``batched``: a collection run's batch, a settlement) go as one message for the whole
-transaction, up to ``BATCHED_DISPATCH_LIMIT`` events; the dispatcher claims such a
-message's events in slices (hub/events/dispatch.py).
+message's task dispatches them (coalesced wake-ups, hub/events/wakeup.py). The
+events of a set-based batch (``batched``: a collection run's batch, a settlement) go
+as one message for the whole transaction, up to ``BATCHED_DISPATCH_LIMIT`` events; the
+dispatcher claims such a message's events in slices (hub/events/dispatch.py).
 """
 
 from __future__ import annotations
