@@ -556,10 +556,15 @@ def written_together(using: str = "default"):
     statement the connection runs meanwhile, so reads in the block see the rows. An
     auto id is set on its instance when they are sent; a failure (an IntegrityError)
     surfaces then, and marks the transaction for rollback as the INSERT itself would.
-    A block that raises sends nothing. Not PostgreSQL, or nested in another block:
-    each INSERT runs at once, or with the outer block's."""
+    A block that raises sends nothing. Not PostgreSQL, or outside a transaction (a
+    COMMIT, which no execute wrapper sees, could then come between an INSERT and its
+    sending): each INSERT runs at once. Nested in another block: with the outer one's."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or _Together.current(connection) is not None:
+    if (
+        connection.vendor != "postgresql"
+        or not connection.in_atomic_block
+        or _Together.current(connection) is not None
+    ):
         yield
         return
     together = _Together(connection)

@@ -116,6 +116,15 @@ def test_a_failed_insert_surfaces_at_the_end_and_dooms_the_transaction(tenant, t
         assert not Payment.objects.filter(pk="pay_dup").exists()  # all rolled back
 
 
+@pytest.mark.django_db(transaction=True)  # autocommit: no test transaction around it
+def test_outside_a_transaction_each_insert_runs_at_once(tenant, template):
+    rows = rows_for(template, "autocommit")
+    with tenant_scope(tenant), CaptureQueriesContext(connection) as captured, written_together():
+        insert_all(rows)
+        assert len(captured.captured_queries) == 3
+    assert not any(q["sql"].startswith("WITH") for q in captured.captured_queries)
+
+
 def test_a_block_that_raises_writes_nothing(tenant, template):
     rows = rows_for(template, "gone")
     with tenant_scope(tenant), transaction.atomic():
