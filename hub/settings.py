@@ -159,6 +159,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # real processes do, instead of failing with "table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The API's hot statements (tenants/statements.py) as PostgreSQL prepared statements,
+# one per connection. Set to 0 behind a transaction-mode pooler that cannot carry
+# prepared statements (PgBouncer before 1.21).
+HUB_PREPARED_STATEMENTS = os.environ.get("HUB_PREPARED_STATEMENTS", "1") != "0"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # The cache only holds rate-limit counters: when Redis is unreachable a request must find

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from hub import idempotency
-from hub.events import delivery, dispatch, queue
+from hub.events import delivery, dispatch, queue, wakeup
 
 
 @shared_task(name="hub.dispatch_event")
@@ -14,8 +14,12 @@ def dispatch_event(event_id: str) -> bool:
 @shared_task(name=queue.DISPATCH_EVENTS)
 def dispatch_events(event_ids: list[str]) -> int:
     """One task per chunk of events committed together (see hub/events/outbox.py); their
-    webhooks are sent from here, as one batch."""
-    return dispatch.dispatch_events(event_ids, deliver_now=True)
+    webhooks are sent from here, as one batch. Then every event committed meanwhile
+    whose transaction found this message outstanding and sent none: the wake-up is
+    released first, so a commit after that publishes again (hub/events/wakeup.py)."""
+    wakeup.release()
+    finished = dispatch.dispatch_events(event_ids, deliver_now=True)
+    return finished + dispatch.dispatch_pending()
 
 
 @shared_task(name=queue.DELIVER_WEBHOOKS)

@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
@@ -51,6 +53,9 @@ from tenants.scope import ALL_TENANTS, ScopeError, ScopeSwitchError, all_tenants
 from tenants.scoping import TenantOwnedModel
 
 _TOKEN = secrets.token_hex(4)
+# PostgreSQL prepared statements for the compiled statements (see _cursor). Off for a
+# transaction-mode connection pooler that cannot carry them (PgBouncer before 1.21).
+PREPARED = getattr(settings, "HUB_PREPARED_STATEMENTS", True)
 
 
 def _cursor(connection):
@@ -69,13 +74,39 @@ def _cursor(connection):
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
+        raw = connection.connection
+        if raw.prepare_threshold is None and PREPARED:
+            # Prepared on first use, per connection: PostgreSQL then skips parsing and
+            # planning them on every call. Only server-binding cursors prepare (Django's
+            # own client-side cursors never do), so this is the compiled statements alone.
+            raw.prepare_threshold = 0
         # The same adapters as Django's own cursors (they belong to the connection),
         # and the same time-zone check as its create_cursor().
-        cursor = ServerBindingCursor(connection.connection)
+        cursor = _preparing_cursor_class(ServerBindingCursor)(raw)
         loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != loader.timezone:
             register_tzloader(connection.timezone, cursor)
         return connection._prepare_cursor(cursor)
+
+
+_PREPARING_CURSOR = None
+
+
+def _preparing_cursor_class(base):
+    """Django's server-binding cursor, and when psycopg runs a prepared statement it
+    still records the query: psycopg sets the ``_query`` that Django's query log
+    (``last_executed_query``: DEBUG, ``CaptureQueriesContext``) reads only for
+    statements it does not prepare."""
+    global _PREPARING_CURSOR
+    if _PREPARING_CURSOR is None:
+
+        class PreparingCursor(base):
+            def _send_query_prepared(self, name, pgq, **kwargs):
+                self._query = pgq
+                return super()._send_query_prepared(name, pgq, **kwargs)
+
+        _PREPARING_CURSOR = PreparingCursor
+    return _PREPARING_CURSOR
 
 
 class StatementError(RuntimeError):
@@ -348,6 +379,7 @@ class CompiledInsert:
         self._check_scope(obj)
         alias = router.db_for_write(model, instance=obj)
         if pre_save.has_listeners(model) or post_save.has_listeners(model):
+            _send_pending(alias)  # save() itself runs: whatever it reads is written first
             obj.save(force_insert=True, using=alias)
             return obj
         obj._prepare_related_fields_for_save(operation_name="save")
@@ -357,6 +389,7 @@ class CompiledInsert:
         plan = self._plan(connection, obj._is_pk_set(meta))
         values = [field.pre_save(obj, add=True) for field in plan.fields]
         if any(hasattr(value, "resolve_expression") for value in values):
+            _send_pending(alias)
             obj.save(force_insert=True, using=alias)
             return obj
         params = [
@@ -364,14 +397,17 @@ class CompiledInsert:
             for field, value in zip(plan.fields, values, strict=True)
         ]
         params.extend(plan.returning_params)  # empty but on Oracle, as in as_sql()
-        with transaction.mark_for_rollback_on_error(using=alias), _cursor(connection) as cursor:
-            cursor.execute(plan.sql, params)
-            if plan.returning_fields:
-                rows = [connection.ops.fetch_returned_insert_columns(cursor, plan.returning_params)]
-                if plan.converters:
-                    rows = list(plan.compiler.apply_converters(rows, plan.converters))
-                for value, field in zip(rows[0], plan.returning_fields, strict=True):
-                    setattr(obj, field.attname, value)
+        together = _Together.current(connection)
+        if together is not None and not plan.returning_params:
+            together.pending.append((plan, params, obj))
+        else:
+            with transaction.mark_for_rollback_on_error(using=alias), _cursor(connection) as cursor:
+                cursor.execute(plan.sql, params)
+                if plan.returning_fields:
+                    row = connection.ops.fetch_returned_insert_columns(
+                        cursor, plan.returning_params
+                    )
+                    _set_returned(plan, obj, row)
         obj._state.db = alias
         obj._state.adding = False
         return obj
@@ -425,6 +461,120 @@ class CompiledInsert:
         )
         self._plans[key] = plan
         return plan
+
+
+def _set_returned(plan: _InsertPlan, obj: models.Model, row) -> None:
+    rows = [row]
+    if plan.converters:
+        rows = list(plan.compiler.apply_converters(rows, plan.converters))
+    for value, field in zip(rows[0], plan.returning_fields, strict=True):
+        setattr(obj, field.attname, value)
+
+
+class _Together:
+    """The compiled INSERTs of a ``written_together`` block, not yet sent.
+
+    Installed as an execute wrapper on the connection for the block: before any other
+    statement runs on it (a read, an UPDATE, the ORM's own save()), the pending INSERTs
+    are sent first, so everything the block does sees its rows as if each INSERT had
+    run at once."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.pending: list[tuple[_InsertPlan, list, models.Model]] = []
+        self.sending = False
+
+    @staticmethod
+    def current(connection) -> _Together | None:
+        for wrapper in connection.execute_wrappers:
+            if isinstance(wrapper, _Together):
+                return wrapper
+        return None
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.pending and not self.sending:
+            self.send()
+        return execute(sql, params, many, context)
+
+    def send(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        connection, quote = self.connection, self.connection.ops.quote_name
+        if len(pending) == 1:
+            plan, params, _ = pending[0]
+            sql = plan.sql
+        else:
+            # One statement: each INSERT a data-modifying CTE (PostgreSQL runs every one
+            # exactly once, in full, whether or not the main query reads it); the main
+            # query returns the columns the INSERTs return (an auto id), in order.
+            ctes = ", ".join(f"w{n} AS ({plan.sql})" for n, (plan, _, _) in enumerate(pending))
+            returned = [
+                # Quoted column names and CTE names made here: no value is in the SQL.
+                f"(SELECT {quote(field.column)} FROM w{n})"  # noqa: S608
+                for n, (plan, _, _) in enumerate(pending)
+                for field in plan.returning_fields
+            ]
+            sql = f"WITH {ctes} SELECT {', '.join(returned) or '1'}"
+            params = [value for _, values, _ in pending for value in values]
+        self.sending = True
+        try:
+            with (
+                transaction.mark_for_rollback_on_error(using=connection.alias),
+                _cursor(connection) as cursor,
+            ):
+                cursor.execute(sql, params)
+                if not any(plan.returning_fields for plan, _, _ in pending):
+                    return
+                row = cursor.fetchone()
+        finally:
+            self.sending = False
+        start = 0
+        for plan, _, obj in pending:
+            width = len(plan.returning_fields)
+            if width:
+                _set_returned(plan, obj, row[start : start + width])
+                start += width
+
+
+def _send_pending(alias: str) -> None:
+    together = _Together.current(connections[alias])
+    if together is not None:
+        together.send()
+
+
+@contextmanager
+def written_together(using: str = "default"):
+    """The compiled INSERTs made in this block reach PostgreSQL as one statement.
+
+    A payment, its timeline row and its event are three INSERTs of one change; three
+    round trips cost PostgreSQL about three times the parsing, planning and protocol
+    work of one. Inside the block ``CompiledInsert.insert`` checks and prepares its row
+    as always (the scope rules, ``pre_save``, the instance counts as saved, its
+    primary key is set if made in Python) but the INSERT waits: the pending INSERTs go
+    as one statement (data-modifying CTEs) when the block ends, or before any other
+    statement the connection runs meanwhile, so reads in the block see the rows. An
+    auto id is set on its instance when they are sent; a failure (an IntegrityError)
+    surfaces then, and marks the transaction for rollback as the INSERT itself would.
+    A block that raises sends nothing. Not PostgreSQL, or outside a transaction (a
+    COMMIT, which no execute wrapper sees, could then come between an INSERT and its
+    sending): each INSERT runs at once. Nested in another block: with the outer one's."""
+    connection = connections[using]
+    if (
+        connection.vendor != "postgresql"
+        or not connection.in_atomic_block
+        or _Together.current(connection) is not None
+    ):
+        yield
+        return
+    together = _Together(connection)
+    with connection.execute_wrapper(together):
+        try:
+            yield
+        except BaseException:
+            together.pending = []  # the block failed: its rows are not written
+            raise
+        together.send()
 
 
 @dataclass(frozen=True)

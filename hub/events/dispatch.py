@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hub.events import delivery, queue
+from hub.events import delivery, queue, wakeup
 from hub.events.models import Event, WebhookDelivery, WebhookEndpoint
 from hub.events.subscribers import run_subscriber, subscribers_for
 from tenants.scope import all_tenants, tenant_scope
@@ -48,6 +48,8 @@ SWEEP_GRACE = timedelta(seconds=10)
 # outbox.BATCHED_DISPATCH_LIMIT) is dispatched in slices of short transactions. A
 # life event's fan-out (at most outbox.FANOUT_CHUNK) is one slice: sent as one batch.
 CLAIM_SLICE = 500
+# Claims one dispatch task makes of events it was not handed (dispatch_pending).
+DRAIN_SLICES = 10
 
 
 def dispatch_event(event_id: str) -> bool:
@@ -98,6 +100,37 @@ def _dispatch_slice(event_ids: list[str], *, deliver_now: bool) -> int:
             # Conditional: when two dispatchers raced (the sweep took an event whose
             # first dispatch was slow), only one of them reports that it did it.
             finished += pending.update(dispatched_at=timezone.now(), last_error="")
+    return finished
+
+
+def dispatch_pending(*, slices: int = DRAIN_SLICES) -> int:
+    """Dispatch the committed events no dispatcher has claimed yet (never attempted),
+    oldest first; how many this call finished. The dispatch task runs it after
+    releasing the wake-up (hub/events/wakeup.py): the events of commits that found a
+    message outstanding, and so published none, are found here.
+
+    Events a dispatcher claimed and did not finish (it crashed, a subscriber failed)
+    are left to the sweep, which waits ``SWEEP_GRACE`` or their ``retry_at``: taking
+    them here would race the dispatcher still running their subscribers.
+
+    At most ``slices`` claims of ``CLAIM_SLICE``; a backlog beyond that is woken again,
+    so other workers share it instead of one task draining it all."""
+    finished = 0
+    for _ in range(slices):
+        # The dispatcher reads the pending events of every agency.
+        with all_tenants():
+            ids = list(
+                Event.objects.filter(dispatched_at__isnull=True, dispatch_attempts=0)
+                .order_by("created_at")
+                .values_list("pk", flat=True)[:CLAIM_SLICE]
+            )
+        if not ids:
+            return finished
+        finished += _dispatch_slice(ids, deliver_now=True)
+        if len(ids) < CLAIM_SLICE:
+            return finished
+    if wakeup.request():
+        _queue_dispatch([])
     return finished
 
 

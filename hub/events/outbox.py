@@ -6,10 +6,12 @@ hook starts at once and the periodic sweep restarts after any crash.
 
 Events published in one transaction are handed to the broker together when it
 commits, in chunks (one ``dispatch_events`` task per chunk): a fan-out of a hundred
-events costs a few broker round trips, not a hundred. The events of a set-based batch
-(``batched``: a collection run's batch, a settlement) go as one message for the whole
-transaction, up to ``BATCHED_DISPATCH_LIMIT`` events; the dispatcher claims such a
-message's events in slices (hub/events/dispatch.py).
+events costs a few broker round trips, not a hundred. Ordinary events publish no
+message at all while another transaction's dispatch message is outstanding: that
+message's task dispatches them (coalesced wake-ups, hub/events/wakeup.py). The
+events of a set-based batch (``batched``: a collection run's batch, a settlement) go
+as one message for the whole transaction, up to ``BATCHED_DISPATCH_LIMIT`` events; the
+dispatcher claims such a message's events in slices (hub/events/dispatch.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from hub import bulk
-from hub.events import queue
+from hub.events import queue, wakeup
 from hub.events.catalogue import EVENT_TYPES, PAYLOAD_SHAPERS
 from hub.events.models import Event
 from hub.observability import request_id
@@ -172,7 +174,12 @@ class _Batch:
         ids, self.event_ids = self.event_ids, []
         fanouts, self.fanouts = self.fanouts, []
         batched, self.batched_ids = self.batched_ids, []
-        chunks = _chunks(ids, DISPATCH_CHUNK)
+        # Ordinary events go with this transaction's message only if no dispatch
+        # message is outstanding; otherwise that message's task finds them
+        # (hub/events/wakeup.py). Fan-outs and batches keep their own message: its
+        # task sends their webhooks as one batch.
+        woken = bool(ids) and wakeup.request()
+        chunks = _chunks(ids, DISPATCH_CHUNK) if woken else []
         for fanout in fanouts:
             chunks += _chunks(fanout, FANOUT_CHUNK)
         chunks += _chunks(batched, BATCHED_DISPATCH_LIMIT)
@@ -181,6 +188,9 @@ class _Batch:
                 dispatch_events.delay(chunk)
             except Exception:  # the broker is down: the periodic sweep dispatches them
                 logger.warning("could not enqueue dispatch of %d event(s)", len(chunk))
+                if woken:
+                    wakeup.release()  # let the next commit try the broker again
+                    woken = False
 
 
 def _chunks(ids: list[str], size: int) -> list[list[str]]:
