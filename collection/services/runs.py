@@ -213,7 +213,8 @@ def _runs_paused(tenant_id: str) -> bool:
 
 
 def _due_in_chunk(run: CollectionRun, chunk: CollectionChunk):
-    return due_instalments(run.tenant, run.run_date).filter(pk__in=chunk.instalment_ids)
+    # One array parameter (``__any``, hub/id_lists.py), not 500 placeholders.
+    return due_instalments(run.tenant, run.run_date).filter(pk__any=chunk.instalment_ids)
 
 
 def collect_chunk(
@@ -294,7 +295,7 @@ def _claim_batch(
         if not claimed_ids:
             return None
         instalments = list(
-            Instalment.objects.filter(tenant_id=run.tenant_id, pk__in=claimed_ids)
+            Instalment.objects.filter(tenant_id=run.tenant_id, pk__any=claimed_ids)
             .select_related("debt__service", "mandate", "plan")
             .order_by("pk")
         )
@@ -396,7 +397,7 @@ def _open_instalments_per_mandate(instalments: list[Instalment]) -> dict[str, in
     rows = (
         Instalment.objects.filter(
             tenant_id=instalments[0].tenant_id,
-            mandate_id__in=mandate_ids,
+            mandate_id__any=list(mandate_ids),
             state__in=OPEN_INSTALMENT_STATES,
         )
         .values("mandate_id")
@@ -417,12 +418,12 @@ def _mark_mandates_presented(presented: dict[str, dt.date]) -> None:
     if not presented:
         return
     ids = sorted(presented)
-    list(Mandate.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    list(Mandate.objects.select_for_update().filter(pk__any=ids).order_by("pk").values_list("pk"))
     by_day: dict[dt.date, list[str]] = {}
     for mandate_id in ids:
         by_day.setdefault(presented[mandate_id], []).append(mandate_id)
     for day, mandate_ids in by_day.items():
-        Mandate.objects.filter(pk__in=mandate_ids).filter(
+        Mandate.objects.filter(pk__any=mandate_ids).filter(
             Q(last_presented_on__isnull=True) | Q(last_presented_on__lt=day)
         ).update(first_collection_presented=True, last_presented_on=day)
 
@@ -630,7 +631,7 @@ def _resume_pending(run, chunk, collector, outcome: ChunkOutcome) -> None:
         tenant_id=run.tenant_id,
         run=run,
         state=A.PENDING,
-        instalment_id__in=chunk.instalment_ids,
+        instalment_id__any=chunk.instalment_ids,
     ).select_related("instalment__debt", "instalment__mandate", "payment__provider_account")
     for attempt in pending:
         _submit_externally(attempt, collector, outcome)
@@ -682,7 +683,7 @@ def _close_chunk_if_finished(run: CollectionRun, chunk: CollectionChunk) -> bool
     if _due_in_chunk(run, chunk).exists():
         return False  # held by another worker, which closes the chunk when it is done
     pending = CollectionAttempt.objects.filter(
-        tenant_id=run.tenant_id, run=run, state=A.PENDING, instalment_id__in=chunk.instalment_ids
+        tenant_id=run.tenant_id, run=run, state=A.PENDING, instalment_id__any=chunk.instalment_ids
     ).exists()
     if pending:
         return False

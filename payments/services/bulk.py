@@ -170,7 +170,7 @@ def confirm_direct_debits(*, tenant: Tenant, collected: Sequence[tuple[str, date
     with acting_for(tenant), transaction.atomic():
         locked = list(
             Payment.objects.select_for_update(of=("self",))
-            .filter(pk__in=list(until), method=PaymentMethod.DIRECT_DEBIT, state=S.SUBMITTED)
+            .filter(pk__any=list(until), method=PaymentMethod.DIRECT_DEBIT, state=S.SUBMITTED)
             .select_related("tenant")
             .order_by("pk")
         )
@@ -223,7 +223,7 @@ def _registered_constituents(tenant: Tenant, requests: Sequence[DirectDebitReque
         return set()
     return set(
         Registration.objects.filter(
-            tenant=tenant, constituent_id__in=wanted, status=Registration.Status.ACTIVE
+            tenant=tenant, constituent_id__any=list(wanted), status=Registration.Status.ACTIVE
         ).values_list("constituent_id", flat=True)
     )
 
