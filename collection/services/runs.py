@@ -79,7 +79,7 @@ from collection.services import advance_notices, debts
 from collection.services.payloads import instalment_payload, run_payload
 from hub import bulk
 from hub.errors import HubError, RuleViolation
-from hub.events.outbox import EventSpec, publish, publish_many
+from hub.events.outbox import EventSpec, publish, publish_batched
 from payments import services as payments
 from payments.models import PaymentMethod
 from tenants.models import Tenant
@@ -385,7 +385,7 @@ def _present_batch(
         if attempt.state == A.SUBMITTED
     ]
     if submitted:
-        publish_many(submitted, batched=True)
+        publish_batched(submitted)
     outcome.submitted += len(submitted)
     return presented
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from hub import bulk
 from hub.errors import HubError, InvalidRequest
-from hub.events.outbox import EventSpec, publish_many
+from hub.events.outbox import EventSpec, publish_batched
 from payments.events import PAYMENT_CREATED, PAYMENT_SUBMITTED, PAYMENT_SUCCEEDED, payment_payload
 from payments.models import (
     LedgerLine,
@@ -81,7 +81,7 @@ def create_direct_debits(
         chosen: dict[str, tuple | HubError] = {}
         now = timezone.now()
         payments: list[Payment] = []
-        timeline: list[PaymentEvent] = []
+        timeline: list[dict] = []
         events: list[EventSpec] = []
         for request in requests:
             try:
@@ -149,8 +149,8 @@ def create_direct_debits(
             # COPY on PostgreSQL (hub.bulk): a batch's rows without one INSERT literal
             # per field.
             bulk.insert_objects(Payment, payments)
-            bulk.insert_objects(PaymentEvent, timeline)
-            publish_many(events, batched=True)
+            bulk.insert(PaymentEvent, timeline)
+            publish_batched(events)
     return results
 
 
@@ -207,12 +207,12 @@ def confirm_direct_debits(*, tenant: Tenant, collected: Sequence[tuple[str, date
             [{"pk": p.pk, **{name: getattr(p, name) for name in changed}} for p in locked],
             changed,
         )
-        bulk.insert_objects(PaymentEvent, timeline)
+        bulk.insert(PaymentEvent, timeline)
         # Each cause is posted once (the unique idempotency key): a payment confirmed by
         # another path already left its submitted state and is not in ``locked``.
-        bulk.insert_objects(LedgerTransaction, ledger_transactions)
-        bulk.insert_objects(LedgerLine, ledger_lines)
-        publish_many(events, batched=True)
+        bulk.insert(LedgerTransaction, ledger_transactions)
+        bulk.insert(LedgerLine, ledger_lines)
+        publish_batched(events)
     return [payment.pk for payment in locked]
 
 
@@ -240,14 +240,15 @@ def _raise_cached(cache: dict, key, check, *args) -> None:
         raise cache[key]
 
 
-def _timeline(payment: Payment, from_state: str, to_state: str, source: str, now) -> PaymentEvent:
-    return PaymentEvent(
-        tenant_id=payment.tenant_id,
-        payment=payment,
-        from_state=from_state,
-        to_state=to_state,
-        applied=True,
-        source=source,
-        detail={},
-        occurred_at=now,
-    )
+def _timeline(payment: Payment, from_state: str, to_state: str, source: str, now) -> dict:
+    """A timeline row as ``PaymentEvent`` would write it, for ``hub.bulk.insert``."""
+    return {
+        "tenant_id": payment.tenant_id,
+        "payment_id": payment.pk,
+        "from_state": from_state,
+        "to_state": to_state,
+        "applied": True,
+        "source": source,
+        "detail": {},
+        "occurred_at": now,
+    }
