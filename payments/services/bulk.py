@@ -171,11 +171,15 @@ def confirm_direct_debits(*, tenant: Tenant, collected: Sequence[tuple[str, date
         locked = list(
             Payment.objects.select_for_update(of=("self",))
             .filter(pk__any=list(until), method=PaymentMethod.DIRECT_DEBIT, state=S.SUBMITTED)
-            .select_related("tenant")
             .order_by("pk")
         )
         if not locked:
             return []
+        # Every row is the scope's agency's: one Tenant for the batch, not one per row.
+        tenant_field = Payment._meta.get_field("tenant")
+        for payment in locked:
+            if payment.tenant_id == tenant.pk:
+                tenant_field.set_cached_value(payment, tenant)
         now = timezone.now()
         timeline, events, ledger_transactions, ledger_lines = [], [], [], []
         for payment in locked:
