@@ -104,16 +104,14 @@ def insert_objects(model: type[models.Model], objects: Sequence[models.Model]) -
         for field in model._meta.concrete_fields
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
     ]
+    names = [field.attname for field in model._meta.concrete_fields]
+    values = operator.attrgetter(*names)  # one C call per row, not a getattr per field
     rows = []
     for instance in objects:
         for field in stamped:
             field.pre_save(instance, add=True)
-        rows.append(
-            {
-                field.attname: getattr(instance, field.attname)
-                for field in model._meta.concrete_fields
-            }
-        )
+        picked = values(instance)
+        rows.append(dict(zip(names, picked if len(names) > 1 else (picked,), strict=True)))
     insert(model, rows)
 
 

@@ -504,28 +504,51 @@ def _end_to_end_id(attempt_id: str) -> str:
     return attempt_id.replace("_", "-").upper()
 
 
+_ATTEMPT_ATTNAMES = [field.attname for field in CollectionAttempt._meta.concrete_fields]
+# Constant defaults once; the id and the timestamps are made for each attempt.
+_ATTEMPT_MADE_DEFAULTS = [
+    (field.attname, field.default)
+    for field in CollectionAttempt._meta.concrete_fields
+    if field.has_default() and callable(field.default)
+]
+_ATTEMPT_DEFAULTS = {
+    field.attname: field.get_default()
+    for field in CollectionAttempt._meta.concrete_fields
+    if not (field.has_default() and callable(field.default))
+}
+_ATTEMPT_INSTALMENT = CollectionAttempt._meta.get_field("instalment")
+_ATTEMPT_RUN = CollectionAttempt._meta.get_field("run")
+
+
 def _new_attempt(
     run: CollectionRun, instalment: Instalment, settings: CollectionSettings
 ) -> CollectionAttempt:
     """The next attempt at a locked instalment (unsaved), and the instalment's counters."""
     scheme = Scheme(instalment.scheme)
     number = instalment.attempt_count + 1
-    attempt = CollectionAttempt(
-        tenant_id=run.tenant_id,
-        instalment=instalment,
-        run=run,
-        number=number,
-        scheme=scheme.value,
-        amount=instalment.amount,
-        currency=instalment.currency,
-        collection_date=run_collection_date(
+    row = {
+        **_ATTEMPT_DEFAULTS,
+        **{name: make() for name, make in _ATTEMPT_MADE_DEFAULTS},
+        "tenant_id": run.tenant_id,
+        "instalment_id": instalment.pk,
+        "run_id": run.pk,
+        "number": number,
+        "scheme": scheme.value,
+        "amount": instalment.amount,
+        "currency": instalment.currency,
+        "collection_date": run_collection_date(
             instalment.collect_on,
             run.run_date,
             scheme,
             buffer_days=settings.submission_buffer_days,
         ),
-    )
-    attempt.end_to_end_id = _end_to_end_id(attempt.pk)
+    }
+    row["end_to_end_id"] = _end_to_end_id(row["id"])
+    # CollectionAttempt(instalment=…, run=…, …) built as Django builds a row it read:
+    # every column in order, no per-field default look-up (a batch makes 250).
+    attempt = CollectionAttempt(*[row[name] for name in _ATTEMPT_ATTNAMES])
+    _ATTEMPT_INSTALMENT.set_cached_value(attempt, instalment)
+    _ATTEMPT_RUN.set_cached_value(attempt, run)
     instalment.attempt_count = number
     instalment.first_presented_on = instalment.first_presented_on or attempt.collection_date
     instalment.updated_at = timezone.now()
