@@ -28,8 +28,9 @@ number of rows into the payments table (the cheapest way to get that many paymen
 the database at all), deleted again afterwards.
 
 Set-up (not timed) makes each size's agencies, constituents, registrations, debts,
-mandates, plans and instalments with bulk inserts. The database (hub_collection_bench)
-is dropped and re-created at the start, so every invocation starts empty.
+mandates, plans and instalments by COPY (the rows bulk_create would write). The database
+(hub_collection_bench, or the one DATABASE_URL names) is dropped and re-created at the
+start, so every invocation starts empty.
 """
 
 from __future__ import annotations
@@ -119,8 +120,64 @@ def _ibans(count: int) -> list[str]:
     return found
 
 
+# Field classes whose Python value is what PostgreSQL's COPY takes as is (bulk_create's
+# get_db_prep_save returns it unchanged); any other field (the encrypted IBANs, JSON) is
+# prepared by the field itself, exactly as bulk_create prepares it.
+_PLAIN_FIELDS = [
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "DateField",
+    "DateTimeField",
+    "ForeignKey",
+    "IntegerField",
+    "OneToOneField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "TextField",
+]
+
+
+def _copy(model, objects: list) -> None:
+    """``model.objects.bulk_create(objects)`` by COPY: the same rows (every value
+    prepared as bulk_create prepares it, auto_now stamped), several times faster, which
+    makes a 1,000,000-instalment set-up minutes instead of a quarter of an hour."""
+    from django.db import connection, models
+
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField | models.BigAutoField))
+    ]
+    plain = [
+        type(field).__name__ in _PLAIN_FIELDS and type(field).__module__.startswith("django.")
+        for field in fields
+    ]
+    stamped = {
+        field.attname
+        for field in fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    }
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objects:
+            row = []
+            for field, is_plain in zip(fields, plain, strict=True):
+                if field.attname in stamped:
+                    value = field.pre_save(obj, add=True)
+                else:
+                    value = getattr(obj, field.attname)
+                row.append(value if is_plain else field.get_db_prep_save(value, connection))
+            copy.write_row(row)
+
+
 def make_agencies(size: int, label: str = "") -> list:
-    """``size`` due instalments spread evenly over 20 agencies, made with bulk inserts."""
+    """``size`` due instalments spread evenly over 20 agencies, written by COPY."""
     from collection.models import (
         CollectionSettings,
         Debt,
@@ -151,15 +208,15 @@ def make_agencies(size: int, label: str = "") -> list:
                 Constituent(id=new_id("con"), kind="person", name=f"Debtor {i}")
                 for i in range(count)
             ]
-            Constituent.objects.bulk_create(people, batch_size=5000)
-            Registration.objects.bulk_create(
+            _copy(Constituent, people)
+            _copy(
+                Registration,
                 [
                     Registration(
                         tenant=tenant, constituent=p, purpose="tax", legal_basis="public_task"
                     )
                     for p in people
                 ],
-                batch_size=5000,
             )
             debts = [
                 Debt(
@@ -177,7 +234,7 @@ def make_agencies(size: int, label: str = "") -> list:
                 )
                 for i, p in enumerate(people)
             ]
-            Debt.objects.bulk_create(debts, batch_size=5000)
+            _copy(Debt, debts)
             mandates = []
             for i, p in enumerate(people):
                 iban = ibans[i % len(ibans)]
@@ -196,7 +253,7 @@ def make_agencies(size: int, label: str = "") -> list:
                         active_from=dt.date(2024, 1, 2),
                     )
                 )
-            Mandate.objects.bulk_create(mandates, batch_size=5000)
+            _copy(Mandate, mandates)
             plans = [
                 PaymentPlan(
                     id=new_id("pln"),
@@ -208,8 +265,9 @@ def make_agencies(size: int, label: str = "") -> list:
                 )
                 for d, m in zip(debts, mandates, strict=True)
             ]
-            PaymentPlan.objects.bulk_create(plans, batch_size=5000)
-            Instalment.objects.bulk_create(
+            _copy(PaymentPlan, plans)
+            _copy(
+                Instalment,
                 [
                     Instalment(
                         tenant=tenant,
@@ -226,7 +284,6 @@ def make_agencies(size: int, label: str = "") -> list:
                     )
                     for plan, d, m in zip(plans, debts, mandates, strict=True)
                 ],
-                batch_size=5000,
             )
             tenants.append(tenant)
     return tenants
@@ -465,7 +522,7 @@ def main() -> None:
         started = time.perf_counter()
         tenants = make_agencies(size)
         print(
-            f"\n{size:,} instalments: set-up (bulk inserts, not timed) {time.perf_counter() - started:.1f} s"
+            f"\n{size:,} instalments: set-up (COPY, not timed) {time.perf_counter() - started:.1f} s"
         )
         print(f"  other work on the machine before the run: {busy_cpus():.1f} busy CPUs")
         baseline = copy_payments(tenants[0], size)

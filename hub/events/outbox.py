@@ -22,12 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from hub import bulk
 from hub.events import queue, wakeup
 from hub.events.catalogue import EVENT_TYPES, PAYLOAD_SHAPERS
 from hub.events.models import Event
 from hub.observability import request_id
+from tenants.ids import new_id
 from tenants.models import Tenant
 from tenants.scope import all_tenants
 from tenants.statements import CompiledInsert
@@ -132,6 +134,43 @@ def publish_many(
     else:
         _pending_batch().event_ids.extend(ids)
     return events
+
+
+def publish_batched(specs: Iterable[EventSpec]) -> None:
+    """``publish_many(specs, batched=True)`` for a set-based batch that needs no
+    ``Event`` back (a collection run's payments and instalments): the same rows, built
+    as plain rows for COPY without a model instance per event. An ``Event()`` costs
+    its default id, timestamp and field set-up: a third of the outbox's Python time
+    for a run's three events per instalment."""
+    if not connection.in_atomic_block:
+        raise OutboxError(
+            "publish() must run inside the transaction that makes the change "
+            "(wrap the service in transaction.atomic)"
+        )
+    specs = list(specs)
+    if not specs:
+        return
+    for spec in specs:
+        if spec.type not in EVENT_TYPES:
+            raise OutboxError(f"unknown event type {spec.type!r}: register it in the catalogue")
+    publishing_request = request_id.current()
+    now = timezone.now
+    rows = [
+        {
+            "tenant_id": spec.tenant.pk,
+            "id": new_id("evt"),
+            "type": spec.type,
+            "subject_id": str(spec.subject_id),
+            "payload": payload,
+            "created_at": now(),  # one each, as Event's default: events keep their order
+            "request_id": publishing_request,
+        }
+        for spec, payload in zip(specs, _payloads_per_agency(specs), strict=True)
+    ]
+    # As in publish_many: each event names its own tenant, whatever the caller's scope.
+    with all_tenants():
+        bulk.copy_rows(Event, rows)
+    _pending_batch().batched_ids.extend(row["id"] for row in rows)
 
 
 def _row(event: Event) -> dict:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from payments.models import LedgerAccount, LedgerLine, LedgerTransaction
+from tenants.ids import new_id
 from tenants.models import Tenant
 from tenants.scope import acting_for
 
@@ -73,7 +75,7 @@ def unsaved(
     description: str = "",
 ) -> tuple[LedgerTransaction, list[LedgerLine]]:
     """A checked posting (it balances) and its lines, not yet written: ``post`` writes
-    one; a batch (payments/services/bulk.py) bulk-inserts many."""
+    one (``unsaved_rows``: the same for a batch)."""
     _validate(currency, lines)
     posted = LedgerTransaction(
         tenant=tenant,
@@ -92,6 +94,43 @@ def unsaved(
             debit=debit,
             credit=credit,
         )
+        for account, debit, credit in lines
+    ]
+
+
+def unsaved_rows(
+    *,
+    tenant: Tenant,
+    currency: str,
+    kind: str,
+    reference: str,
+    idempotency_key: str,
+    lines: list[Line],
+    description: str = "",
+) -> tuple[dict, list[dict]]:
+    """``unsaved`` as plain rows for ``hub.bulk.insert`` (the same columns and checks):
+    a settlement batch (payments/services/bulk.py) posts a transaction and two lines
+    per payment, without a model instance for each."""
+    _validate(currency, lines)
+    posted = {
+        "tenant_id": tenant.pk,
+        "id": new_id("ltx"),
+        "currency": currency,
+        "kind": kind,
+        "reference": reference,
+        "description": description[:255],
+        "posted_at": timezone.now(),
+        "idempotency_key": idempotency_key,
+    }
+    return posted, [
+        {
+            "tenant_id": tenant.pk,
+            "transaction_id": posted["id"],
+            "account": account,
+            "currency": currency,
+            "debit": debit,
+            "credit": credit,
+        }
         for account, debit, credit in lines
     ]
 

@@ -13,7 +13,6 @@ from datetime import date
 from payments.models import (
     Dispute,
     LedgerAccount,
-    LedgerLine,
     LedgerTransaction,
     Payment,
     PaymentMethod,
@@ -37,9 +36,9 @@ def payment_collected(payment: Payment) -> LedgerTransaction:
     return ledger.post(**_collected(payment))
 
 
-def payment_collected_rows(payment: Payment) -> tuple[LedgerTransaction, list[LedgerLine]]:
-    """The same posting as ``payment_collected``, unsaved: for a batch's bulk insert."""
-    return ledger.unsaved(**_collected(payment))
+def payment_collected_rows(payment: Payment) -> tuple[dict, list[dict]]:
+    """The same posting as ``payment_collected``, as unsaved rows: for a batch's COPY."""
+    return ledger.unsaved_rows(**_collected(payment))
 
 
 def _collected(payment: Payment) -> dict:
