@@ -15,6 +15,8 @@ migrations of these fields are unaffected.
 
 from django.db import migrations
 
+from hub.pattern_indexes import drop_pattern_indexes
+
 TABLES = (
     "StatementLine",
     "StatementLineDetail",
@@ -25,35 +27,9 @@ TABLES = (
 )
 
 
-def _indexed_fields(apps):
-    for name in TABLES:
-        model = apps.get_model("reconciliation", name)
-        for field in model._meta.local_fields:
-            if field.db_index or field.unique:
-                yield model, field
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    quote = schema_editor.quote_name
-    for model, field in _indexed_fields(apps):
-        name = schema_editor._create_index_name(model._meta.db_table, [field.column], "_like")
-        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
-
-
-def recreate(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for model, field in _indexed_fields(apps):
-        statement = schema_editor._create_like_index_sql(model, field)
-        if statement is not None:
-            schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("reconciliation", "0003_run_heartbeat_and_abandoned"),
     ]
 
-    operations = [migrations.RunPython(drop, recreate)]
+    operations = [drop_pattern_indexes("reconciliation", TABLES)]
