@@ -25,6 +25,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
+from hub import redis_client
+
 logger = logging.getLogger(__name__)
 
 # After a cache failure, how long to count locally before trying the shared cache again.
@@ -77,16 +79,11 @@ def _count(store, counter: str, timeout: int) -> int:
 def _count_in_redis(store: RedisCache, counter: str, timeout: int) -> int:
     """The window's count after this request, in one round trip.
 
-    Django's RedisCache builds a new redis client (and its table of some 170 reply
-    callbacks) for every call; the throttle keeps one per cache object. Cache objects
-    are per thread and replaced when the CACHES setting changes, so the client follows
-    them. The counter is stored as Django stores an integer (plain, not pickled), so
+    The client is the cache object's own, kept (hub/redis_client.py). The counter
+    is stored as Django stores an integer (plain, not pickled), so
     ``cache.get`` still reads it.
     """
-    client = store.__dict__.get("_hub_throttle_client")
-    if client is None:
-        client = store._cache.get_client(write=True)
-        store._hub_throttle_client = client
+    client = redis_client.client_of(store)
     key = store.make_and_validate_key(counter)
     # MULTI/EXEC: creating the counter with its expiry and counting cannot interleave
     # with the counter expiring (an INCR on an expired key would make one that never

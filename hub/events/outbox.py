@@ -61,13 +61,7 @@ _EVENT_INSERT = CompiledInsert(Event)
 
 
 def publish(*, tenant: Tenant, type: str, subject_id: str, payload: dict) -> Event:
-    if not connection.in_atomic_block:
-        raise OutboxError(
-            "publish() must run inside the transaction that makes the change "
-            "(wrap the service in transaction.atomic)"
-        )
-    if type not in EVENT_TYPES:
-        raise OutboxError(f"unknown event type {type!r}: register it in the catalogue")
+    _check_publishable([type])
     if type in PAYLOAD_SHAPERS:  # the agency is told only what it may see (as in publish_many)
         (payload,) = _payloads_per_agency([EventSpec(tenant, type, str(subject_id), payload)])
     event = Event(
@@ -84,9 +78,7 @@ def publish(*, tenant: Tenant, type: str, subject_id: str, payload: dict) -> Eve
     return event
 
 
-def publish_many(
-    specs: Iterable[EventSpec], *, together: bool = False, batched: bool = False
-) -> list[Event]:
+def publish_many(specs: Iterable[EventSpec], *, together: bool = False) -> list[Event]:
     """Publish several events with one statement (a fan-out to every registered agency,
     a batch of payments); on PostgreSQL by COPY (hub.bulk).
 
@@ -94,21 +86,11 @@ def publish_many(
     one dispatch task takes them all and sends their webhooks as one batch of
     concurrent POSTs, instead of chunks of ``DISPATCH_CHUNK`` spread over tasks.
 
-    ``batched``: the events of a set-based batch (a collection run's). Every batched
-    event of the transaction goes to the broker in one dispatch message at commit,
-    however many ``publish_many`` calls wrote them: a batch of 50 instalments is one
-    message instead of fifteen."""
-    if not connection.in_atomic_block:
-        raise OutboxError(
-            "publish() must run inside the transaction that makes the change "
-            "(wrap the service in transaction.atomic)"
-        )
+    The events of a set-based batch go through ``publish_batched``."""
+    specs = list(specs)
+    _check_publishable(spec.type for spec in specs)
     events = []
     publishing_request = request_id.current()
-    specs = list(specs)
-    for spec in specs:
-        if spec.type not in EVENT_TYPES:
-            raise OutboxError(f"unknown event type {spec.type!r}: register it in the catalogue")
     for spec, payload in zip(specs, _payloads_per_agency(specs), strict=True):
         events.append(
             Event(
@@ -129,30 +111,24 @@ def publish_many(
     ids = [event.pk for event in events]
     if together:
         _pending_batch().fanouts.append(ids)
-    elif batched:
-        _pending_batch().batched_ids.extend(ids)
     else:
         _pending_batch().event_ids.extend(ids)
     return events
 
 
-def publish_batched(specs: Iterable[EventSpec]) -> None:
-    """``publish_many(specs, batched=True)`` for a set-based batch that needs no
-    ``Event`` back (a collection run's payments and instalments): the same rows, built
-    as plain rows for COPY without a model instance per event. An ``Event()`` costs
-    its default id, timestamp and field set-up: a third of the outbox's Python time
-    for a run's three events per instalment."""
-    if not connection.in_atomic_block:
-        raise OutboxError(
-            "publish() must run inside the transaction that makes the change "
-            "(wrap the service in transaction.atomic)"
-        )
+def publish_batched(specs: Iterable[EventSpec]) -> list[str]:
+    """Publish the events of a set-based batch (a collection run's, a settlement's);
+    their ids. Every batched event of the transaction goes to the broker in one
+    dispatch message at commit, however many calls wrote them: a batch of 250
+    instalments is one message instead of dozens.
+
+    The rows are built as plain rows for COPY, without a model instance per event: an
+    ``Event()`` costs its default id, timestamp and field set-up, a third of the
+    outbox's Python time for a run's three events per instalment."""
     specs = list(specs)
+    _check_publishable(spec.type for spec in specs)
     if not specs:
-        return
-    for spec in specs:
-        if spec.type not in EVENT_TYPES:
-            raise OutboxError(f"unknown event type {spec.type!r}: register it in the catalogue")
+        return []
     publishing_request = request_id.current()
     now = timezone.now
     rows = [
@@ -170,7 +146,20 @@ def publish_batched(specs: Iterable[EventSpec]) -> None:
     # As in publish_many: each event names its own tenant, whatever the caller's scope.
     with all_tenants():
         bulk.copy_rows(Event, rows)
-    _pending_batch().batched_ids.extend(row["id"] for row in rows)
+    ids = [row["id"] for row in rows]
+    _pending_batch().batched_ids.extend(ids)
+    return ids
+
+
+def _check_publishable(types: Iterable[str]) -> None:
+    if not connection.in_atomic_block:
+        raise OutboxError(
+            "publish() must run inside the transaction that makes the change "
+            "(wrap the service in transaction.atomic)"
+        )
+    for event_type in types:
+        if event_type not in EVENT_TYPES:
+            raise OutboxError(f"unknown event type {event_type!r}: register it in the catalogue")
 
 
 def _row(event: Event) -> dict:

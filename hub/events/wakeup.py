@@ -39,6 +39,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from hub import redis_client
+
 logger = logging.getLogger(__name__)
 
 WAKE_KEY = "hub:events:dispatch-wake"
@@ -51,12 +53,7 @@ def _client_and_key():
     store = caches["default"]
     if not isinstance(store, RedisCache):
         return None, None
-    # One client per cache object, as the throttle keeps (Django's RedisCache builds a
-    # new client, ~170 reply callbacks, on every call).
-    client = store.__dict__.get("_hub_wakeup_client")
-    if client is None:
-        client = store._hub_wakeup_client = store._cache.get_client(write=True)
-    return client, store.make_key(WAKE_KEY)
+    return redis_client.client_of(store), store.make_key(WAKE_KEY)
 
 
 def request() -> bool:

@@ -15,7 +15,6 @@ its place, and the rest of the batch goes on.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -154,10 +153,7 @@ def create_direct_debits(
         if payments:
             # COPY on PostgreSQL (hub.bulk): a batch's rows without one INSERT literal
             # per field.
-            bulk.insert(
-                Payment,
-                [dict(zip(_PAYMENT_ATTNAMES, _payment_values(p), strict=True)) for p in payments],
-            )
+            bulk.insert_objects(Payment, payments)
             bulk.insert(PaymentEvent, timeline)
             publish_batched(events)
     return results
@@ -231,7 +227,6 @@ def confirm_direct_debits(*, tenant: Tenant, collected: Sequence[tuple[str, date
 
 _PAYMENT_FIELDS = Payment._meta.concrete_fields
 _PAYMENT_ATTNAMES = [field.attname for field in _PAYMENT_FIELDS]
-_payment_values = operator.attrgetter(*_PAYMENT_ATTNAMES)
 _tenant_field = Payment._meta.get_field("tenant")
 _service_field = Payment._meta.get_field("service")
 _account_field = Payment._meta.get_field("provider_account")

@@ -74,28 +74,25 @@ def unsaved(
     lines: list[Line],
     description: str = "",
 ) -> tuple[LedgerTransaction, list[LedgerLine]]:
-    """A checked posting (it balances) and its lines, not yet written: ``post`` writes
-    one (``unsaved_rows``: the same for a batch)."""
-    _validate(currency, lines)
-    posted = LedgerTransaction(
+    """A checked posting (it balances) and its lines, not yet written, as instances for
+    ``post``: the rows of ``unsaved_rows``, which a batch writes as they are."""
+    posted_row, line_rows = unsaved_rows(
         tenant=tenant,
         currency=currency,
         kind=kind,
         reference=reference,
         idempotency_key=idempotency_key,
-        description=description[:255],
+        lines=lines,
+        description=description,
     )
-    return posted, [
-        LedgerLine(
-            tenant=tenant,
-            transaction=posted,
-            account=account,
-            currency=currency,
-            debit=debit,
-            credit=credit,
-        )
-        for account, debit, credit in lines
-    ]
+    posted = LedgerTransaction(**posted_row)
+    posted.tenant = tenant  # the instance the caller holds, not a query for it
+    posted_lines = []
+    for row in line_rows:
+        line = LedgerLine(**row)
+        line.tenant, line.transaction = tenant, posted
+        posted_lines.append(line)
+    return posted, posted_lines
 
 
 def unsaved_rows(
@@ -108,9 +105,10 @@ def unsaved_rows(
     lines: list[Line],
     description: str = "",
 ) -> tuple[dict, list[dict]]:
-    """``unsaved`` as plain rows for ``hub.bulk.insert`` (the same columns and checks):
-    a settlement batch (payments/services/bulk.py) posts a transaction and two lines
-    per payment, without a model instance for each."""
+    """A checked posting (it balances) and its lines as plain rows for
+    ``hub.bulk.insert``: a settlement batch (payments/services/bulk.py) posts a
+    transaction and two lines per payment without a model instance for each. The one
+    definition of a posting's columns; ``unsaved`` makes ``post``'s instances of them."""
     _validate(currency, lines)
     posted = {
         "tenant_id": tenant.pk,

@@ -494,15 +494,13 @@ def test_batched_events_of_one_transaction_reach_the_broker_as_one_message(
     sent = []
     monkeypatch.setattr(tasks.dispatch_events, "delay", lambda ids: sent.append(list(ids)))
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        first = outbox.publish_many(
-            (outbox.EventSpec(tenant, TEST_EVENT, f"a{n}", {"n": n}) for n in range(23)),
-            batched=True,
+        first = outbox.publish_batched(
+            outbox.EventSpec(tenant, TEST_EVENT, f"a{n}", {"n": n}) for n in range(23)
         )
-        second = outbox.publish_many(
-            (outbox.EventSpec(tenant, TEST_EVENT, f"b{n}", {"n": n}) for n in range(7)),
-            batched=True,
+        second = outbox.publish_batched(
+            outbox.EventSpec(tenant, TEST_EVENT, f"b{n}", {"n": n}) for n in range(7)
         )
-    assert sent == [[e.pk for e in first + second]]
+    assert sent == [first + second]
     with all_tenants():
         stored = dict(Event.objects.filter(tenant=tenant).values_list("subject_id", "payload"))
     assert stored == {
@@ -527,11 +525,9 @@ def test_a_message_of_more_events_than_one_claim_is_dispatched_in_slices(
     monkeypatch.setattr(dispatch, "_claim", counting_claim)
     endpoint_for(tenant, receiver, [TEST_EVENT])
     with transaction.atomic():
-        published = outbox.publish_many(
-            (outbox.EventSpec(tenant, TEST_EVENT, f"s{n}", {"n": n}) for n in range(10)),
-            batched=True,
+        ids = outbox.publish_batched(
+            outbox.EventSpec(tenant, TEST_EVENT, f"s{n}", {"n": n}) for n in range(10)
         )
-    ids = [event.pk for event in published]
     assert dispatch.dispatch_events(ids, deliver_now=True) == 10
     assert claimed == [4, 4, 2]
     assert dispatch.dispatch_events(ids, deliver_now=True) == 0  # each event once
